@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Provides the binaries and CRDs the integration tests (and `capo demo`) run against:
+#   .cache/testbin/k8s-<version>/{kube-apiserver,etcd}   built from the Go module proxy
+#   .cache/testbin/capi-<version>/crds/*.yaml            Cluster API's CRDs, from the module cache
+#   .cache/testbin/paths.json                            where all of the above is (read by src/testenv/testbins.ts)
+#
+# Versions are pinned in the wrapper modules under hack/testbin/ (go.mod + go.sum are committed), so a build is
+# reproducible and needs only the Go module proxy (or a warm module cache). Everything is cached keyed by version and
+# by a hash of the wrapper module, so a second run only checks files and takes a second or two.
+#
+# Environment:
+#   KUBEBUILDER_ASSETS   a directory holding kube-apiserver and etcd: used instead of building them
+#   CAPO_TESTBIN_DIR     cache root (default: <repo>/.cache/testbin)
+#
+# Usage: hack/testbins.sh [--quiet]   (prints where everything is; --quiet prints only errors)
+set -euo pipefail
+
+CAPI_VERSION="v1.14.2"
+# Cluster API CRDs we install: core, kubeadm bootstrap, kubeadm control plane (paths inside the CAPI module).
+CAPI_CRD_FILES=(
+  core/config/crd/bases/cluster.x-k8s.io_clusters.yaml
+  core/config/crd/bases/cluster.x-k8s.io_clusterclasses.yaml
+  core/config/crd/bases/cluster.x-k8s.io_machines.yaml
+  core/config/crd/bases/cluster.x-k8s.io_machinesets.yaml
+  core/config/crd/bases/cluster.x-k8s.io_machinedeployments.yaml
+  core/config/crd/bases/cluster.x-k8s.io_machinehealthchecks.yaml
+  core/config/crd/bases/cluster.x-k8s.io_machinepools.yaml
+  core/config/crd/bases/cluster.x-k8s.io_machinedrainrules.yaml
+  bootstrap/kubeadm/config/crd/bases/bootstrap.cluster.x-k8s.io_kubeadmconfigs.yaml
+  bootstrap/kubeadm/config/crd/bases/bootstrap.cluster.x-k8s.io_kubeadmconfigtemplates.yaml
+  controlplane/kubeadm/config/crd/bases/controlplane.cluster.x-k8s.io_kubeadmcontrolplanes.yaml
+  controlplane/kubeadm/config/crd/bases/controlplane.cluster.x-k8s.io_kubeadmcontrolplanetemplates.yaml
+)
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WRAPPERS="$ROOT/hack/testbin"
+CACHE="${CAPO_TESTBIN_DIR:-$ROOT/.cache/testbin}"
+QUIET=0
+[[ "${1:-}" == "--quiet" ]] && QUIET=1
+
+say() { [[ $QUIET == 1 ]] || echo "testbins: $*" >&2; }
+die() { echo "testbins: error: $*" >&2; exit 1; }
+
+# The version a wrapper module pins for a module path, read from its go.mod (the one source of truth).
+pinned_version() { # <wrapper dir> <module path>
+  local v
+  v="$(awk -v m="$2" '$1 == m && $2 ~ /^v/ { print $2; exit } $1 == "require" && $2 == m { print $3; exit }' "$1/go.mod")"
+  [[ -n "$v" ]] || die "$1/go.mod does not require $2"
+  echo "$v"
+}
+
+K8S_VERSION="$(pinned_version "$WRAPPERS/kube-apiserver" k8s.io/kubernetes)"
+ETCD_VERSION="$(pinned_version "$WRAPPERS/etcd" go.etcd.io/etcd/server/v3)"
+BIN_DIR="$CACHE/k8s-$K8S_VERSION"
+CAPI_DIR="$CACHE/capi-$CAPI_VERSION"
+
+require_go() {
+  if ! command -v go >/dev/null 2>&1; then
+    die "Go is not installed, and it is needed once to build kube-apiserver $K8S_VERSION and etcd $ETCD_VERSION
+  (and to fetch Cluster API $CAPI_VERSION's CRDs) from the Go module proxy.
+  Install Go >= 1.26 from https://go.dev/dl/ (Debian's golang-go package is too old) and make sure 'go' is on PATH.
+  (KUBEBUILDER_ASSETS=<dir with kube-apiserver and etcd> skips building the binaries, not fetching the CRDs.)"
+  fi
+  local have minor
+  have="$(cd / && go env GOVERSION)" # outside any module: the installed toolchain, not one go.mod asks for
+  minor="$(echo "$have" | sed -n 's/^go1\.\([0-9]*\).*/\1/p')"
+  if [[ -n "$minor" && "$minor" -lt 26 ]]; then
+    if [[ "$(go env GOTOOLCHAIN)" == local* ]]; then
+      die "$have is too old: the wrapper modules need Go >= 1.26. Install it from https://go.dev/dl/ (Debian's
+  golang-go is too old), or unset GOTOOLCHAIN=local so that go fetches the go1.26 toolchain from the module proxy."
+    fi
+    say "$have is older than 1.26: go will fetch the toolchain go.mod asks for from the module proxy"
+  fi
+}
+
+# -buildvcs=false: the wrapper modules sit in our git checkout; its git state is not the binaries' version.
+GO_BUILD_FLAGS=(-trimpath -buildvcs=false)
+
+# A hash of the wrapper module and the build flags: if either changed, the cached binary is stale.
+wrapper_hash() { # <wrapper dir> <ldflags>
+  { cat "$1"/go.mod "$1"/go.sum "$1"/*.go; echo "${GO_BUILD_FLAGS[*]} $2"; } | sha256sum | cut -c1-16
+}
+
+# The official build stamps the version with -X; without it kube-apiserver's /version says v0.0.0-master.
+k8s_version_ldflags() {
+  local v="$K8S_VERSION" major minor pkg flags=""
+  major="$(echo "$v" | cut -d. -f1 | tr -d v)"
+  minor="$(echo "$v" | cut -d. -f2)"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  echo "$flags"
+}
+
+# Builds one command inside a wrapper module into the cache, atomically (a killed build leaves no half binary).
+build_wrapper() { # <wrapper dir> <package> <output path> <extra ldflags>
+  local dir="$1" pkg="$2" out="$3" ldflags="$4" start
+  require_go
+  start=$SECONDS
+  say "building $(basename "$out") ($pkg) in ${dir#"$ROOT"/} ... (a cold build takes minutes)"
+  mkdir -p "$(dirname "$out")"
+  (cd "$dir" && go build "${GO_BUILD_FLAGS[@]}" -ldflags="-s -w $ldflags" -o "$out.tmp.$$" "$pkg") ||
+    { rm -f "$out.tmp.$$"; die "go build of $pkg failed (see above)"; }
+  mv -f "$out.tmp.$$" "$out"
+  wrapper_hash "$dir" "$ldflags" >"$out.stamp"
+  say "built $out in $((SECONDS - start))s"
+}
+
+# Ensures a cached binary exists and was built from the current wrapper module.
+ensure_binary() { # <name> <wrapper dir> <package> [extra ldflags]
+  local name="$1" dir="$2" pkg="$3" ldflags="${4:-}" out="$BIN_DIR/$1"
+  if [[ -x "$out" && -f "$out.stamp" && "$(cat "$out.stamp")" == "$(wrapper_hash "$dir" "$ldflags")" ]]; then
+    say "$name: cached ($out)"
+    return
+  fi
+  build_wrapper "$dir" "$pkg" "$out" "$ldflags"
+}
+
+ensure_k8s_binaries() {
+  if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then
+    if [[ -x "$KUBEBUILDER_ASSETS/kube-apiserver" && -x "$KUBEBUILDER_ASSETS/etcd" ]]; then
+      KUBE_APISERVER="$KUBEBUILDER_ASSETS/kube-apiserver"
+      ETCD="$KUBEBUILDER_ASSETS/etcd"
+      # Report what these binaries are, not what we would have built.
+      K8S_VERSION="$("$KUBE_APISERVER" --version | awk '{ print $2 }')"
+      ETCD_VERSION="v$("$ETCD" --version | awk 'NR == 1 { print $3 }')"
+      say "using KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
+      return
+    fi
+    say "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS has no executable kube-apiserver and etcd; building them instead"
+  fi
+  ensure_binary kube-apiserver "$WRAPPERS/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver "$(k8s_version_ldflags)"
+  ensure_binary etcd "$WRAPPERS/etcd" .
+  KUBE_APISERVER="$BIN_DIR/kube-apiserver"
+  ETCD="$BIN_DIR/etcd"
+}
+
+# Copies a CRD, dropping a top-level `spec.conversion` block if there is one: a conversion webhook needs CAPI's
+# webhook Service, which the test control plane does not run. (CAPI v1.14's bases have none: the webhook stanza is
+# added by kustomize patches, which we do not apply. The strip keeps us safe if a release ships it inline.)
+copy_crd_without_conversion() { # <src> <dst>
+  awk '
+    /^  conversion:/ { skip = 1; next }
+    skip && /^(  [^ ]|[^ ])/ { skip = 0 }
+    !skip { print }
+  ' "$1" >"$2"
+}
+
+ensure_capi_crds() {
+  local crd_dir="$CAPI_DIR/crds" stamp="$CAPI_DIR/crds.stamp" want mod_dir f
+  want="$(printf '%s\n' "$CAPI_VERSION" "${CAPI_CRD_FILES[@]}" | sha256sum | cut -c1-16)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    say "Cluster API $CAPI_VERSION CRDs: cached ($crd_dir)"
+    return
+  fi
+  require_go
+  say "fetching sigs.k8s.io/cluster-api@$CAPI_VERSION into the module cache"
+  # Outside any module, so no go.mod/go.sum is touched; -json prints where the module cache put the module.
+  local scratch
+  scratch="$(mktemp -d)"
+  mod_dir="$(cd "$scratch" && go mod download -json "sigs.k8s.io/cluster-api@$CAPI_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  rmdir "$scratch"
+  [[ -n "$mod_dir" && -d "$mod_dir" ]] || die "go mod download sigs.k8s.io/cluster-api@$CAPI_VERSION gave no module directory"
+  rm -rf "$crd_dir.tmp" && mkdir -p "$crd_dir.tmp"
+  for f in "${CAPI_CRD_FILES[@]}"; do
+    [[ -f "$mod_dir/$f" ]] || die "CRD $f not found in sigs.k8s.io/cluster-api@$CAPI_VERSION ($mod_dir)"
+    copy_crd_without_conversion "$mod_dir/$f" "$crd_dir.tmp/$(basename "$f")"
+  done
+  rm -rf "$crd_dir" && mv "$crd_dir.tmp" "$crd_dir"
+  echo "$want" >"$stamp"
+  say "Cluster API $CAPI_VERSION CRDs: ${#CAPI_CRD_FILES[@]} files in $crd_dir"
+}
+
+# Future: build_capi_managers — build CAPI's core and kubeadm managers (sigs.k8s.io/cluster-api@$CAPI_VERSION
+# main packages) through a wrapper module hack/testbin/capi-managers/ with ensure_binary into
+# "$CAPI_DIR/bin/", and add their paths to paths.json. Call it from main after ensure_capi_crds.
+
+json_string() { # JSON-quotes a path (paths with quotes or backslashes are not supported by design: we refuse them)
+  [[ "$1" != *'"'* && "$1" != *'\'* ]] || die "path contains a quote or backslash: $1"
+  printf '"%s"' "$1"
+}
+
+write_paths() {
+  local tmp="$CACHE/paths.json.tmp.$$"
+  cat >"$tmp" <<EOF
+{
+  "kubeApiserver": $(json_string "$KUBE_APISERVER"),
+  "etcd": $(json_string "$ETCD"),
+  "capiCrdDir": $(json_string "$CAPI_DIR/crds"),
+  "kubernetesVersion": "$K8S_VERSION",
+  "etcdVersion": "$ETCD_VERSION",
+  "capiVersion": "$CAPI_VERSION"
+}
+EOF
+  mv -f "$tmp" "$CACHE/paths.json"
+}
+
+main() {
+  local start=$SECONDS
+  mkdir -p "$CACHE"
+  # Two runs at once (e.g. two terminals) would build twice; serialize them when flock exists.
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$CACHE/.lock"
+    flock 9
+  fi
+  ensure_k8s_binaries
+  ensure_capi_crds
+  write_paths
+  say "kube-apiserver: $KUBE_APISERVER"
+  say "etcd:           $ETCD"
+  say "CAPI CRDs:      $CAPI_DIR/crds"
+  say "paths:          $CACHE/paths.json (done in $((SECONDS - start))s)"
+}
+
+main "$@"

@@ -1,0 +1,7 @@
+// A local Kubernetes control plane (etcd + kube-apiserver) for the integration tests and `capo demo`.
+export { startControlPlane } from "./control-plane.js";
+export type { ControlPlane, StartControlPlaneOptions } from "./control-plane.js";
+export { installCrds, readCrdFiles, describeApiError } from "./crds.js";
+export { ensureTestBins, repoRoot } from "./testbins.js";
+export type { TestBins } from "./testbins.js";
+export { asClientModel } from "./client-model.js";
