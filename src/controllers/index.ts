@@ -1,0 +1,5 @@
+import type { ControllerDefinition } from "../runtime/index.js";
+import { openStackClusterController } from "./openstackcluster/index.js";
+
+/** Every controller `capo controller` runs; each reconciler adds one line here. */
+export const controllers: ControllerDefinition[] = [openStackClusterController()];

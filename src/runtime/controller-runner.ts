@@ -1,0 +1,147 @@
+import { randomUUID } from "node:crypto";
+import type { KubernetesObject } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { CacheLookup, ControllerDefinition, ReconcileContext } from "./controller.js";
+import type { EventRecorder } from "./events.js";
+import type { Informer } from "./informer.js";
+import type { KubeClient } from "./kube-client.js";
+import type { Metrics } from "./metrics.js";
+import type { OpenStackRequestEventLike } from "./openstack-hook.js";
+import { keyOf, parseKey, typeName } from "./resource.js";
+import { WorkQueue } from "./work-queue.js";
+import { errorMessage } from "../util/errors.js";
+
+export interface RunnerDeps {
+  client: KubeClient;
+  cache: CacheLookup;
+  events: EventRecorder;
+  metrics: Metrics;
+  log: Logger;
+  concurrency: number;
+  watchFilterValue?: string;
+  openStackOnRequest: (e: OpenStackRequestEventLike) => void;
+}
+
+/** Runs one controller: feeds its work queue from informer events and runs `concurrency` reconcile workers. */
+export class ControllerRunner {
+  readonly queue: WorkQueue;
+  private readonly stopCtrl = new AbortController();
+  private workers: Promise<void>[] = [];
+  private readonly log: Logger;
+
+  constructor(
+    readonly def: ControllerDefinition,
+    private readonly deps: RunnerDeps,
+  ) {
+    const name = def.name;
+    this.log = deps.log.child({ controller: name });
+    this.queue = new WorkQueue({
+      backoffBaseMs: def.backoffBaseMs,
+      backoffMaxMs: def.backoffMaxMs,
+      onDepthChange: (d) => deps.metrics.queueDepth.set({ name }, d),
+      onAdd: () => deps.metrics.queueAdds.inc({ name }),
+      onRetry: () => deps.metrics.queueRetries.inc({ name }),
+    });
+    deps.metrics.queueDepth.set({ name }, 0);
+  }
+
+  /** Subscribes to the primary informer (every change enqueues its key) and the secondary ones (mapped keys). */
+  watch(primary: Informer<KubernetesObject>, secondaries: Informer<KubernetesObject>[]): void {
+    primary.on((e) => this.queue.add(keyOf(e.object)));
+    (this.def.secondaries ?? []).forEach((sw, i) => {
+      const inf = secondaries[i];
+      if (!inf) return;
+      inf.on((e) => {
+        // Periodic resyncs of secondaries add nothing: the primary resync already revisits every key.
+        if (e.type === "resync") return;
+        let keys: string[] = [];
+        try {
+          keys = sw.mapToPrimaryKeys(e.object, this.deps.cache);
+        } catch (err) {
+          this.log.error({ err, secondary: typeName(sw.gvk), key: keyOf(e.object) }, "mapping to primary keys failed");
+        }
+        for (const k of keys) this.queue.add(k);
+      });
+    });
+  }
+
+  start(): void {
+    const n = Math.max(1, this.deps.concurrency);
+    for (let i = 0; i < n; i++) this.workers.push(this.worker());
+    this.log.info({ workers: n }, "controller started");
+  }
+
+  /** Stops taking keys and waits (up to timeoutMs) for reconciles in flight; true when all finished. */
+  async stop(timeoutMs: number): Promise<boolean> {
+    const drained = await this.queue.drain(timeoutMs);
+    this.stopCtrl.abort();
+    if (drained) await Promise.all(this.workers);
+    else this.log.warn({ inFlight: this.queue.inProgress }, "shutdown timeout: reconciles still running");
+    return drained;
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      try {
+        await this.process(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  private async process(key: string): Promise<void> {
+    const { metrics, client, cache, events } = this.deps;
+    const controller = this.def.name;
+    const { namespace, name } = parseKey(key);
+    const log = this.log.child({ key, reconcileID: randomUUID() });
+    const ctx: ReconcileContext = {
+      controller,
+      key,
+      namespace,
+      name,
+      log,
+      client,
+      cache,
+      events,
+      signal: this.stopCtrl.signal,
+      retries: this.queue.numRequeues(key),
+      watchFilterValue: this.deps.watchFilterValue,
+      openStackOnRequest: this.deps.openStackOnRequest,
+      recordOpenStackRequest: (s) => {
+        metrics.recordOpenStackRequest(s);
+        log.debug(
+          { openstackRequestId: s.requestId, service: s.service, method: s.method, path: s.pathTemplate, status: s.status, latencyMs: s.latencyMs },
+          "openstack request",
+        );
+      },
+    };
+    const endTimer = metrics.reconcileTime.startTimer({ controller });
+    metrics.activeWorkers.inc({ controller });
+    log.debug("reconcile start");
+    try {
+      const result = await this.def.reconcile(key, ctx);
+      this.queue.forget(key);
+      if (result && result.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
+        metrics.reconcileTotal.inc({ controller, result: "requeue_after" });
+        this.queue.addAfter(key, result.requeueAfterMs);
+        log.debug({ requeueAfterMs: result.requeueAfterMs }, "reconcile done; requeue after");
+      } else {
+        metrics.reconcileTotal.inc({ controller, result: "success" });
+        log.debug("reconcile done");
+      }
+    } catch (err) {
+      metrics.reconcileTotal.inc({ controller, result: "error" });
+      metrics.reconcileErrors.inc({ controller });
+      // OpenStack errors carry the request id; lift it so log searches by request id find the failure.
+      const openstackRequestId = (err as { requestId?: unknown } | null)?.requestId;
+      log.error({ err, retries: ctx.retries + 1, openstackRequestId }, `reconcile failed: ${errorMessage(err)}`);
+      this.queue.addRateLimited(key);
+    } finally {
+      endTimer();
+      metrics.activeWorkers.dec({ controller });
+    }
+  }
+}

@@ -1,0 +1,74 @@
+import type { KubernetesObject } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { EventRecorder } from "./events.js";
+import type { KubeClient } from "./kube-client.js";
+import type { OpenStackRequestSample } from "./metrics.js";
+import type { OpenStackRequestEventLike } from "./openstack-hook.js";
+import type { CacheReader } from "./object-cache.js";
+import type { ObjectKey, ResourceType } from "./resource.js";
+
+/** Read access to the manager's informer caches, for any resource type some controller watches. */
+export interface CacheLookup {
+  get<T extends KubernetesObject>(type: ResourceType, key: ObjectKey): T | undefined;
+  list<T extends KubernetesObject>(type: ResourceType, opts?: { namespace?: string; labelSelector?: string }): T[];
+  /** The cache of one type; throws when no controller watches that type. */
+  reader<T extends KubernetesObject>(type: ResourceType): CacheReader<T>;
+}
+
+/** Hook handed to the OpenStack client: counts the request in metrics and logs it with its request id. */
+export type OpenStackRequestHook = (sample: OpenStackRequestSample & { requestId?: string }) => void;
+
+export interface ReconcileContext {
+  controller: string;
+  key: ObjectKey;
+  namespace?: string;
+  name: string;
+  /** Logger bound to controller, key and reconcile id. */
+  log: Logger;
+  client: KubeClient;
+  cache: CacheLookup;
+  events: EventRecorder;
+  /** Aborted when the manager shuts down; long waits inside a reconcile should honour it. */
+  signal: AbortSignal;
+  /** How many times this key failed in a row before this attempt. */
+  retries: number;
+  recordOpenStackRequest: OpenStackRequestHook;
+  /**
+   * Metrics-only hook in the OpenStack client's own shape, for createSession(cloud, { onRequest }). Sessions
+   * outlive a reconcile (cached per credentials), so this hook logs nothing per reconcile.
+   */
+  openStackOnRequest: (e: OpenStackRequestEventLike) => void;
+  /** The manager's watch-filter label value, if any (cluster.x-k8s.io/watch-filter). */
+  watchFilterValue?: string;
+}
+
+export type ReconcileResult = { requeueAfterMs?: number } | void;
+
+export interface SecondaryWatch {
+  /** The secondary resource type (named gvk for familiarity; it also carries the plural). */
+  gvk: ResourceType;
+  /** Keys of the primary objects affected when obj changes; may look up other objects in the caches. */
+  mapToPrimaryKeys(obj: KubernetesObject, cache: CacheLookup): ObjectKey[];
+  /** Also apply the manager's watch-filter label selector to this watch (default false). */
+  filtered?: boolean;
+}
+
+export interface ControllerDefinition {
+  /** Short name used in metrics, logs and the work queue, e.g. "openstackcluster". */
+  name: string;
+  primary: ResourceType;
+  secondaries?: SecondaryWatch[];
+  /** Level-triggered reconcile of one primary key. Throwing requeues the key with exponential backoff. */
+  reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult>;
+  /** Parallel reconciles (never two for the same key); the manager's --concurrency overrides the default 1. */
+  concurrency?: number;
+  /** Backoff for failed reconciles; defaults 5 ms base doubling up to 5 minutes. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+/** Declares a controller; the manager starts it (only on the leader) with informers for all its types. */
+export function defineController(def: ControllerDefinition): ControllerDefinition {
+  if (!/^[a-z0-9-]+$/.test(def.name)) throw new Error(`controller name "${def.name}" must be lower-case letters, digits and dashes`);
+  return def;
+}

@@ -1,0 +1,192 @@
+import http from "node:http";
+import https from "node:https";
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
+import { KubeApiError } from "./api-error.js";
+import { resourcePath, type ResourceType } from "./resource.js";
+
+/** Patch content types the apiserver understands; always sent explicitly. */
+export const PatchType = {
+  merge: "application/merge-patch+json",
+  json: "application/json-patch+json",
+  apply: "application/apply-patch+yaml",
+} as const;
+export type PatchKind = keyof typeof PatchType;
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  limit?: number;
+  continue?: string;
+}
+
+export interface PatchOptions {
+  namespace?: string;
+  subresource?: string;
+  fieldManager?: string;
+  force?: boolean;
+}
+
+/**
+ * A small typed REST client for any resource type, authenticated from a client-node KubeConfig.
+ *
+ * Why not the generated client-node APIs: they choose the patch Content-Type themselves (the first of
+ * json-patch/merge-patch/apply) unless a header middleware is passed per call, need a different class per
+ * group, and make a fresh TLS agent (new handshake) per request. Here every call names its content type,
+ * works on any ResourceType, and reuses one keep-alive agent.
+ */
+export class KubeClient {
+  private agent: https.Agent | undefined;
+  private agentFingerprint = "";
+  private readonly server: URL;
+
+  constructor(
+    readonly kubeConfig: KubeConfig,
+    private readonly opts: { userAgent?: string; timeoutMs?: number } = {},
+  ) {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error("kubeconfig has no current cluster");
+    this.server = new URL(cluster.server);
+  }
+
+  async request<T>(method: string, path: string, ro: RequestOptions = {}): Promise<T> {
+    const url = new URL(this.server.toString().replace(/\/$/, "") + path);
+    for (const [k, v] of Object.entries(ro.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const tls: https.RequestOptions = {};
+    await this.kubeConfig.applyToHTTPSOptions(tls);
+    const headers: Record<string, string> = { Accept: "application/json" };
+    for (const [k, v] of Object.entries(tls.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+    if (tls.auth) headers["Authorization"] = `Basic ${Buffer.from(tls.auth).toString("base64")}`;
+    if (this.opts.userAgent) headers["User-Agent"] = this.opts.userAgent;
+    let payload: string | undefined;
+    if (ro.body !== undefined) {
+      payload = typeof ro.body === "string" ? ro.body : JSON.stringify(ro.body);
+      headers["Content-Type"] = ro.contentType ?? "application/json";
+      headers["Content-Length"] = String(Buffer.byteLength(payload));
+    }
+    const isHttps = url.protocol === "https:";
+    const agent = isHttps ? this.agentFor(tls) : undefined;
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = (isHttps ? https : http).request(
+        url,
+        { method, headers, agent, signal: ro.signal, timeout: this.opts.timeoutMs ?? 60_000 },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+          res.on("error", reject);
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error(`request timed out: ${method} ${url.pathname}`)));
+      req.on("error", reject);
+      req.end(payload);
+    });
+    if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
+    let reason = "Unknown";
+    let message = text.slice(0, 500);
+    try {
+      const st = JSON.parse(text) as { reason?: string; message?: string };
+      reason = st.reason ?? reason;
+      message = st.message ?? message;
+    } catch {
+      // non-JSON error body: keep the raw text
+    }
+    throw new KubeApiError(status, reason, message, method, url.pathname);
+  }
+
+  // One keep-alive agent, rebuilt only if the TLS material changes (e.g. an exec plugin rotated the cert).
+  private agentFor(tls: https.RequestOptions): https.Agent {
+    const fp = [tls.ca, tls.cert, tls.key, tls.pfx, tls.rejectUnauthorized, tls.servername].map(String).join("|");
+    if (!this.agent || fp !== this.agentFingerprint) {
+      this.agent?.destroy();
+      this.agent = new https.Agent({
+        keepAlive: true,
+        ca: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
+        pfx: tls.pfx,
+        passphrase: tls.passphrase,
+        servername: tls.servername,
+        ...(tls.rejectUnauthorized !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {}),
+      });
+      this.agentFingerprint = fp;
+    }
+    return this.agent;
+  }
+
+  get<T extends KubernetesObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {
+    return this.request<T>("GET", resourcePath(type, { namespace, name }));
+  }
+
+  list<T extends KubernetesObject>(type: ResourceType, lo: ListOptions = {}): Promise<KubernetesListObject<T>> {
+    return this.request<KubernetesListObject<T>>("GET", resourcePath(type, { namespace: lo.namespace }), {
+      query: {
+        labelSelector: lo.labelSelector,
+        fieldSelector: lo.fieldSelector,
+        resourceVersion: lo.resourceVersion,
+        limit: lo.limit,
+        continue: lo.continue,
+      },
+    });
+  }
+
+  create<T extends KubernetesObject>(type: ResourceType, obj: T, opts: { fieldManager?: string } = {}): Promise<T> {
+    return this.request<T>("POST", resourcePath(type, { namespace: obj.metadata?.namespace }), {
+      body: { apiVersion: obj.apiVersion, kind: obj.kind, ...obj },
+      query: { fieldManager: opts.fieldManager },
+    });
+  }
+
+  /** PUT of the whole object (or of its status with subresource "status"); 409 if resourceVersion is stale. */
+  replace<T extends KubernetesObject>(type: ResourceType, obj: T, opts: { subresource?: string } = {}): Promise<T> {
+    const name = obj.metadata?.name ?? "";
+    return this.request<T>(
+      "PUT",
+      resourcePath(type, { namespace: obj.metadata?.namespace, name, subresource: opts.subresource }),
+      { body: obj },
+    );
+  }
+
+  patch<T extends KubernetesObject>(
+    type: ResourceType,
+    name: string,
+    patch: unknown,
+    kind: PatchKind,
+    po: PatchOptions = {},
+  ): Promise<T> {
+    return this.request<T>(
+      "PATCH",
+      resourcePath(type, { namespace: po.namespace, name, subresource: po.subresource }),
+      {
+        body: patch,
+        contentType: PatchType[kind],
+        query: { fieldManager: po.fieldManager, force: po.force },
+      },
+    );
+  }
+
+  async delete(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    opts: { propagationPolicy?: "Foreground" | "Background" | "Orphan"; uid?: string } = {},
+  ): Promise<void> {
+    const body: Record<string, unknown> = { kind: "DeleteOptions", apiVersion: "v1" };
+    if (opts.propagationPolicy) body["propagationPolicy"] = opts.propagationPolicy;
+    if (opts.uid) body["preconditions"] = { uid: opts.uid };
+    await this.request("DELETE", resourcePath(type, { namespace, name }), { body });
+  }
+
+  close(): void {
+    this.agent?.destroy();
+    this.agent = undefined;
+  }
+}

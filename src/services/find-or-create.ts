@@ -1,0 +1,45 @@
+import { NotFoundError } from "../openstack/index.js";
+
+interface HasId {
+  id: string;
+  created_at?: unknown;
+}
+
+/**
+ * The crash-safe way to get "our" resource: by the id recorded in status (a 404 means it is gone, so look
+ * further), else by name + cluster tag (we may have crashed after creating it but before recording the id),
+ * else create it. Returns whether it was created, so callers can emit an Event.
+ */
+export async function findOrCreate<T extends HasId>(ops: {
+  knownId?: string;
+  get(id: string): Promise<T>;
+  find(): Promise<T[]>;
+  create(): Promise<T>;
+}): Promise<{ resource: T; created: boolean }> {
+  if (ops.knownId) {
+    try {
+      return { resource: await ops.get(ops.knownId), created: false };
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+    }
+  }
+  const found = oldestFirst(await ops.find());
+  if (found[0]) return { resource: found[0], created: false };
+  return { resource: await ops.create(), created: true };
+}
+
+/** Oldest first (by created_at, then id) so that every reconcile picks the same one among duplicates. */
+export function oldestFirst<T extends HasId>(items: T[]): T[] {
+  return [...items].sort((a, b) => String(a.created_at ?? "").localeCompare(String(b.created_at ?? "")) || a.id.localeCompare(b.id));
+}
+
+/** Runs a delete and treats 404 as success: deleting what is already gone is done. */
+export async function deleteIgnoringNotFound(del: () => Promise<void>): Promise<boolean> {
+  try {
+    await del();
+    return true;
+  } catch (e) {
+    if (e instanceof NotFoundError) return false;
+    throw e;
+  }
+}
