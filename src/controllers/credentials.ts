@@ -1,0 +1,119 @@
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { parseCloudsYamlText, resolveCloudFromFile } from "../clouds/index.js";
+import type { ResolvedCloud } from "../clouds/index.js";
+import { createSession, type OpenStackSession, type SessionOptions } from "../openstack/index.js";
+import { CoreTypes, isNotFound, type KubeClient } from "../runtime/index.js";
+import { UserError, errorMessage } from "../util/errors.js";
+
+/** CAPO's identityRef: a Secret in the object's namespace holding clouds.yaml, and the cloud to use from it. */
+export interface IdentityRef {
+  name: string;
+  cloudName: string;
+  region?: string;
+}
+
+/** Options passed to createSession for a newly built session (a cached session keeps the options it was built with). */
+export type CredentialsOptions = SessionOptions;
+
+export const CLOUDS_YAML_KEY = "clouds.yaml";
+export const CACERT_KEY = "cacert";
+
+interface SecretObject extends KubernetesObject {
+  data?: Record<string, string>;
+}
+
+interface CachedSession {
+  fingerprint: string;
+  session: OpenStackSession;
+}
+
+// Keyed by namespace/secret/cloud/region; the fingerprint holds the Secret's uid and resourceVersion, so an
+// edited or re-created Secret yields a new session while unchanged credentials reuse the token and connections.
+const sessions = new Map<string, CachedSession>();
+
+// A replaced session may still serve a reconcile in flight; its connections are released a little later.
+const RETIRE_DELAY_MS = 60_000;
+
+/**
+ * An OpenStack session for identityRef: reads the Secret `identityRef.name` in `namespace` (keys `clouds.yaml`
+ * and optional `cacert`), resolves cloud `identityRef.cloudName` (region from identityRef.region when set) and
+ * returns a session cached per Secret uid + resourceVersion + cloud. Problems the user must fix (no Secret, no
+ * clouds.yaml key, unknown cloud, bad YAML) throw UserError naming the Secret and key; no message carries a secret.
+ */
+export async function openStackSessionFor(
+  k8s: KubeClient,
+  namespace: string,
+  identityRef: IdentityRef,
+  opts: CredentialsOptions = {},
+): Promise<OpenStackSession> {
+  const secret = await readSecret(k8s, namespace, identityRef.name);
+  const where = `Secret ${namespace}/${identityRef.name}`;
+  const cacheKey = [namespace, identityRef.name, identityRef.cloudName, identityRef.region ?? ""].join("\u0000");
+  const fingerprint = `${secret.metadata?.uid ?? ""}/${secret.metadata?.resourceVersion ?? ""}`;
+  const cached = sessions.get(cacheKey);
+  if (cached && cached.fingerprint === fingerprint) return cached.session;
+
+  const cloud = await cloudFromSecret(secret, where, identityRef);
+  const session = createSession(cloud, opts);
+  sessions.set(cacheKey, { fingerprint, session });
+  if (cached) retire(cached.session);
+  return session;
+}
+
+/** Resolves the cloud from a Secret's data: exported for tests and for callers that need the cloud itself. */
+export async function cloudFromSecret(secret: SecretObject, where: string, identityRef: IdentityRef): Promise<ResolvedCloud> {
+  const data = secret.data ?? {};
+  const yamlB64 = data[CLOUDS_YAML_KEY];
+  if (yamlB64 === undefined || yamlB64 === "") {
+    const keys = Object.keys(data);
+    throw new UserError(
+      `${where} has no key "${CLOUDS_YAML_KEY}" (keys: ${keys.length ? keys.join(", ") : "none"}); ` +
+        `put the clouds.yaml content under "${CLOUDS_YAML_KEY}" (e.g. with capo generate cluster)`,
+    );
+  }
+  const text = Buffer.from(yamlB64, "base64").toString("utf8");
+  const cacertB64 = data[CACERT_KEY];
+  const cacertPem = cacertB64 ? Buffer.from(cacertB64, "base64").toString("utf8") : undefined;
+  let cloud: ResolvedCloud;
+  try {
+    const file = parseCloudsYamlText(text, `${where} key ${CLOUDS_YAML_KEY}`);
+    if (!(identityRef.cloudName in file.clouds)) {
+      const known = Object.keys(file.clouds);
+      throw new UserError(
+        `cloud "${identityRef.cloudName}" (identityRef.cloudName) not found in ${where} key ${CLOUDS_YAML_KEY}; ` +
+          `known clouds: ${known.length ? known.join(", ") : "(none)"}`,
+      );
+    }
+    cloud = await resolveCloudFromFile(file, identityRef.cloudName, cacertPem !== undefined ? { cacertPem } : {});
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    // Parsers quote neither passwords nor tokens, but a message is all we keep: never the error object itself.
+    throw new UserError(`${where}: cannot use cloud "${identityRef.cloudName}": ${errorMessage(e)}`);
+  }
+  if (identityRef.region) cloud = { ...cloud, regionName: identityRef.region };
+  return cloud;
+}
+
+async function readSecret(k8s: KubeClient, namespace: string, name: string): Promise<SecretObject> {
+  try {
+    return await k8s.get<SecretObject>(CoreTypes.secret, namespace, name);
+  } catch (e) {
+    if (isNotFound(e)) {
+      throw new UserError(
+        `Secret ${namespace}/${name} (identityRef.name) not found; create it with a "${CLOUDS_YAML_KEY}" key holding the cloud's credentials`,
+      );
+    }
+    throw e;
+  }
+}
+
+function retire(session: OpenStackSession): void {
+  setTimeout(() => void session.close().catch(() => undefined), RETIRE_DELAY_MS).unref();
+}
+
+/** Drops every cached session (tests, shutdown). */
+export async function closeCachedSessions(): Promise<void> {
+  const all = [...sessions.values()];
+  sessions.clear();
+  await Promise.all(all.map((c) => c.session.close().catch(() => undefined)));
+}

@@ -1,0 +1,69 @@
+import type { KubernetesObject } from "@kubernetes/client-node";
+import {
+  CapiTypes,
+  CLUSTER_NAME_LABEL,
+  CoreTypes,
+  defineController,
+  keyOf,
+  refKeys,
+  usersOf,
+  type CacheLookup,
+  type ControllerDefinition,
+  type ObjectKey,
+} from "../../runtime/index.js";
+import { ClusterReconciler, defaultClusterReconcilerOptions, type ClusterReconcilerOptions } from "./reconcile.js";
+import { CAPI_GROUP, OpenStackClusterType, type OpenStackClusterObject } from "./types.js";
+
+export { OpenStackClusterType, CLUSTER_FINALIZER, Conditions } from "./types.js";
+export type { ClusterReconcilerOptions } from "./reconcile.js";
+
+/** OpenStackClusters in obj's namespace owned by the CAPI Cluster `clusterName`. */
+function ownedBy(obj: KubernetesObject, clusterName: string, cache: CacheLookup): ObjectKey[] {
+  return cache
+    .list<OpenStackClusterObject>(OpenStackClusterType, { namespace: obj.metadata?.namespace })
+    .filter((o) => (o.metadata?.ownerReferences ?? []).some((r) => r.kind === "Cluster" && r.apiVersion.split("/")[0] === CAPI_GROUP && r.name === clusterName))
+    .map(keyOf);
+}
+
+/**
+ * The OpenStackCluster controller: watches OpenStackClusters, their CAPI Clusters (paused, ownership), the identity
+ * Secrets and the cluster's Machines (deletion waits for them).
+ */
+export function openStackClusterController(
+  opts: Partial<ClusterReconcilerOptions> & { backoffBaseMs?: number; backoffMaxMs?: number } = {},
+): ControllerDefinition {
+  const { backoffBaseMs, backoffMaxMs, ...rest } = opts;
+  const options: ClusterReconcilerOptions = { ...defaultClusterReconcilerOptions, ...rest };
+  return defineController({
+    name: "openstackcluster",
+    // A failed step is retried soon but not hammered: OpenStack outages last seconds to minutes.
+    backoffBaseMs: backoffBaseMs ?? 500,
+    backoffMaxMs: backoffMaxMs ?? 120_000,
+    primary: OpenStackClusterType,
+    secondaries: [
+      {
+        gvk: CapiTypes.cluster,
+        mapToPrimaryKeys: (cluster, cache) => [
+          ...new Set([...refKeys(cluster, "infrastructureRef", "OpenStackCluster"), ...ownedBy(cluster, cluster.metadata?.name ?? "", cache)]),
+        ],
+      },
+      {
+        gvk: CoreTypes.secret,
+        mapToPrimaryKeys: (secret, cache) =>
+          usersOf(secret, cache, OpenStackClusterType, (c, name) => (c as OpenStackClusterObject).spec?.identityRef?.name === name),
+      },
+      {
+        gvk: CapiTypes.machine,
+        mapToPrimaryKeys: (machine, cache) => {
+          const clusterName = machine.metadata?.labels?.[CLUSTER_NAME_LABEL];
+          return clusterName ? ownedBy(machine, clusterName, cache) : [];
+        },
+      },
+    ],
+    async reconcile(key, ctx) {
+      const obj = ctx.cache.get<OpenStackClusterObject>(OpenStackClusterType, key);
+      if (!obj) return;
+      return new ClusterReconciler(obj, ctx, options).run();
+    },
+  });
+}

@@ -1,0 +1,669 @@
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { compute, image, loadBalancer, network, type Network, type OpenStackSession, type Subnet } from "../../openstack/index.js";
+import {
+  CapiTypes,
+  CLUSTER_NAME_LABEL,
+  addFinalizer,
+  hasFinalizer,
+  isNotFound,
+  removeFinalizer,
+  updateStatus,
+  updateWithRetry,
+  type ReconcileContext,
+  type ReconcileResult,
+} from "../../runtime/index.js";
+import { BastionService, type BastionSpec } from "../../services/bastion.js";
+import { TerminalError } from "../../services/errors.js";
+import { FloatingIpService } from "../../services/floatingips.js";
+import { LoadBalancerService, type LoadBalancerSpec, type WaitOptions } from "../../services/loadbalancer.js";
+import { NetworkingService } from "../../services/networking.js";
+import type { ClusterIdentity } from "../../services/naming.js";
+import { SecurityGroupService, desiredRules, type ManagedSecurityGroupsSpec, type SecurityGroupIds } from "../../services/securitygroups.js";
+import { failureDomainsFrom } from "../../services/failuredomains.js";
+import { UserError } from "../../util/errors.js";
+import { openStackSessionFor } from "../credentials.js";
+import { classify } from "./classify.js";
+import { setCondition, type ConditionInput } from "./conditions.js";
+import {
+  CAPI_GROUP,
+  CLUSTER_FINALIZER,
+  Conditions,
+  MANAGED_BY_LABEL,
+  OpenStackClusterType,
+  PAUSED_ANNOTATION,
+  type CapiCluster,
+  type ClusterStatus,
+  type OpenStackClusterObject,
+} from "./types.js";
+
+export interface ClusterReconcilerOptions {
+  /** Waits for Octavia to settle inside one reconcile. */
+  loadBalancerWait: WaitOptions;
+  /** Requeue after a terminal error (the user must act; a spec change requeues at once anyway). */
+  terminalRequeueMs: number;
+  /** Requeue while waiting for the cluster's Machines to go before deleting. */
+  machinesGoneRequeueMs: number;
+  /** Requeue while the bastion server builds. */
+  bastionRequeueMs: number;
+  userAgent: string;
+}
+
+export const defaultClusterReconcilerOptions: ClusterReconcilerOptions = {
+  loadBalancerWait: { timeoutMs: 60_000, intervalMs: 2_000 },
+  terminalRequeueMs: 120_000,
+  machinesGoneRequeueMs: 5_000,
+  bastionRequeueMs: 10_000,
+  userAgent: "capo-ts/openstackcluster",
+};
+
+const DEFAULT_API_PORT = 6443;
+
+/** A step failed in a way already written to status; the reconcile ends with this result. */
+class StepStopped extends Error {
+  constructor(readonly result: ReconcileResult) {
+    super("step stopped");
+  }
+}
+
+/** One pass over one OpenStackCluster: owner/paused checks, finalizer, then normal or delete reconcile. */
+export class ClusterReconciler {
+  private obj: OpenStackClusterObject;
+  private readonly ctx: ReconcileContext;
+  private readonly opts: ClusterReconcilerOptions;
+
+  constructor(obj: OpenStackClusterObject, ctx: ReconcileContext, opts: ClusterReconcilerOptions) {
+    this.obj = obj;
+    this.ctx = ctx;
+    this.opts = opts;
+  }
+
+  private get ns(): string {
+    return this.obj.metadata?.namespace ?? "default";
+  }
+
+  private get identity(): ClusterIdentity {
+    return { namespace: this.ns, name: this.obj.metadata?.name ?? "" };
+  }
+
+  private get status(): ClusterStatus {
+    return this.obj.status ?? {};
+  }
+
+  async run(): Promise<ReconcileResult> {
+    const ownerName = this.ownerClusterName();
+    // Being deleted without our finalizer: nothing of ours is left to clean up (and the object is about to go).
+    if (this.obj.metadata?.deletionTimestamp && !hasFinalizer(this.obj, CLUSTER_FINALIZER)) return;
+    if (this.obj.metadata?.labels?.[MANAGED_BY_LABEL] !== undefined) {
+      this.ctx.log.debug("externally managed (cluster.x-k8s.io/managed-by): skipped");
+      return;
+    }
+    if (!ownerName && !this.obj.metadata?.deletionTimestamp) {
+      this.ctx.log.debug("waiting for a Cluster to own this object");
+      return;
+    }
+    const cluster = ownerName ? await this.getCluster(ownerName) : undefined;
+    if (cluster?.metadata?.labels?.[MANAGED_BY_LABEL] !== undefined) return;
+    const paused = cluster?.spec?.paused === true || this.isPausedAnnotated(cluster);
+    await this.patchStatus((s) => {
+      this.condition(s, {
+        type: Conditions.paused,
+        status: paused ? "True" : "False",
+        reason: paused ? "Paused" : "NotPaused",
+        message: paused ? "the Cluster or this object is paused; nothing is reconciled" : "",
+      });
+    });
+    if (paused) return;
+    try {
+      if (this.obj.metadata?.deletionTimestamp) return await this.reconcileDelete(ownerName);
+      if (!cluster) return { requeueAfterMs: 1_000 };
+      if (!hasFinalizer(this.obj, CLUSTER_FINALIZER)) {
+        this.obj = await addFinalizer(this.ctx.client, OpenStackClusterType, this.obj, CLUSTER_FINALIZER);
+      }
+      return await this.reconcileNormal();
+    } catch (e) {
+      if (e instanceof StepStopped) return e.result;
+      throw e;
+    }
+  }
+
+  // ---- owner, paused ----
+
+  private ownerClusterName(): string | undefined {
+    const ref = (this.obj.metadata?.ownerReferences ?? []).find((o) => o.kind === "Cluster" && o.apiVersion.split("/")[0] === CAPI_GROUP);
+    return ref?.name;
+  }
+
+  private async getCluster(name: string): Promise<CapiCluster | undefined> {
+    const cached = this.ctx.cache.get<CapiCluster>(CapiTypes.cluster, `${this.ns}/${name}`);
+    if (cached) return cached;
+    try {
+      return await this.ctx.client.get<CapiCluster>(CapiTypes.cluster, this.ns, name);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  private isPausedAnnotated(cluster: CapiCluster | undefined): boolean {
+    return PAUSED_ANNOTATION in (this.obj.metadata?.annotations ?? {}) || PAUSED_ANNOTATION in (cluster?.metadata?.annotations ?? {});
+  }
+
+  // ---- status helpers ----
+
+  private condition(s: ClusterStatus, c: ConditionInput): void {
+    s.conditions ??= [];
+    setCondition(s.conditions, c, this.obj.metadata?.generation);
+  }
+
+  /** Writes status through the status subresource (no request when nothing changed) and keeps the stored object. */
+  private async patchStatus(mutate: (s: ClusterStatus) => void): Promise<void> {
+    this.obj = await updateStatus(this.ctx.client, OpenStackClusterType, this.obj, (d) => {
+      d.status ??= {};
+      mutate(d.status);
+    });
+  }
+
+  private async event(type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
+    await this.ctx.events.event(this.obj as KubernetesObject, type, reason, message);
+  }
+
+  /**
+   * Runs one step: on success sets its condition True; on failure records the condition (terminal: False with a
+   * message the user can act on, and Ready False; retryable: False with the OpenStack message) and stops the pass.
+   */
+  private async step<T>(conditionType: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      const c = classify(e);
+      const prev = this.status.conditions?.find((x) => x.type === conditionType);
+      await this.patchStatus((s) => {
+        this.condition(s, { type: conditionType, status: "False", reason: c.reason, message: c.message });
+        if (conditionType !== Conditions.ready) {
+          this.condition(s, { type: Conditions.ready, status: "False", reason: c.reason, message: `${conditionType}: ${c.message}` });
+        }
+      });
+      this.ctx.log.warn({ step: conditionType, reason: c.reason, kind: c.kind, errMessage: c.message }, "reconcile step failed");
+      if (c.kind === "terminal") {
+        if (prev?.reason !== c.reason || prev.message !== c.message) await this.event("Warning", c.reason, c.message);
+        throw new StepStopped({ requeueAfterMs: this.opts.terminalRequeueMs });
+      }
+      throw e;
+    }
+  }
+
+  private async stepDone(type: string, reason: string, message = ""): Promise<void> {
+    await this.patchStatus((s) => this.condition(s, { type, status: "True", reason, message }));
+  }
+
+  private async session(): Promise<OpenStackSession> {
+    const ref = this.obj.spec.identityRef;
+    return openStackSessionFor(
+      this.ctx.client,
+      this.ns,
+      { name: ref.name, cloudName: ref.cloudName, ...(ref.region ? { region: ref.region } : {}) },
+      { onRequest: this.ctx.openStackOnRequest, userAgent: this.opts.userAgent },
+    );
+  }
+
+  // ---- normal reconcile ----
+
+  private async reconcileNormal(): Promise<ReconcileResult> {
+    const spec = this.obj.spec;
+    const session = await this.step(Conditions.ready, () => this.session());
+    const net = network(session);
+    const tags = spec.tags ?? [];
+    const networking = new NetworkingService(net, this.identity, tags);
+
+    // 1. external network
+    const external = await this.step(Conditions.externalNetwork, () =>
+      networking.resolveExternalNetwork(spec.externalNetwork, spec.enableExternalNetwork !== false),
+    );
+    await this.patchStatus((s) => {
+      if (external) s.externalNetwork = { id: external.id, name: external.name, ...(external.tags?.length ? { tags: external.tags } : {}) };
+      else delete s.externalNetwork;
+      this.condition(s, {
+        type: Conditions.externalNetwork,
+        status: "True",
+        reason: external ? "Resolved" : "NotUsed",
+        message: external ? `external network ${external.name || external.id} (${external.id})` : "no external network: the cluster uses fixed IPs",
+      });
+    });
+
+    // 2. network, subnets, router
+    const subnets = await this.step(Conditions.network, () => this.reconcileNetwork(networking, external));
+
+    // 3. security groups
+    await this.step(Conditions.securityGroups, () => this.reconcileSecurityGroups(net));
+
+    // 4. API endpoint
+    await this.step(Conditions.apiEndpoint, () => this.reconcileAPIEndpoint(session, external, subnets));
+
+    // 5. failure domains
+    await this.step(Conditions.failureDomains, async () => {
+      const zones = await compute(session).listAvailabilityZones();
+      const fds = failureDomainsFrom(zones, {
+        controlPlaneAvailabilityZones: spec.controlPlaneAvailabilityZones ?? [],
+        controlPlaneOmitAvailabilityZone: spec.controlPlaneOmitAvailabilityZone === true,
+      });
+      await this.patchStatus((s) => {
+        s.failureDomains = fds;
+        this.condition(s, { type: Conditions.failureDomains, status: "True", reason: "Resolved", message: fds.map((f) => f.name).join(", ") });
+      });
+    });
+
+    const wasProvisioned = this.status.initialization?.provisioned === true;
+    await this.patchStatus((s) => {
+      s.initialization = { ...s.initialization, provisioned: true };
+    });
+    if (!wasProvisioned) {
+      const ep = this.obj.spec.controlPlaneEndpoint;
+      await this.event("Normal", "Provisioned", `cluster infrastructure ready; API server endpoint ${ep?.host ?? ""}:${ep?.port ?? ""}`);
+    }
+
+    // 6. bastion (after provisioning: machines need not wait for it, but Ready does)
+    const bastionPending = await this.step(Conditions.bastion, () => this.reconcileBastion(session, external));
+    if (bastionPending) {
+      await this.patchStatus((s) =>
+        this.condition(s, { type: Conditions.ready, status: "False", reason: "BastionNotReady", message: "waiting for the bastion server" }),
+      );
+      return bastionPending;
+    }
+
+    await this.patchStatus((s) => this.condition(s, { type: Conditions.ready, status: "True", reason: "Provisioned", message: "" }));
+    return;
+  }
+
+  private async reconcileNetwork(networking: NetworkingService, external: Network | undefined): Promise<Subnet[]> {
+    const spec = this.obj.spec;
+    const managed = spec.managedSubnets ?? [];
+    if (managed.length > 0) {
+      const managedSubnet = managed[0]!;
+      const known = {
+        networkId: this.status.network?.id,
+        subnetId: this.status.network?.subnets?.[0]?.id,
+        routerId: this.status.router?.id,
+      };
+      const opts: { mtu?: number; portSecurity?: boolean } = {};
+      if (spec.managedNetwork?.mtu !== undefined) opts.mtu = spec.managedNetwork.mtu;
+      if (spec.managedNetwork?.enablePortSecurity !== undefined) opts.portSecurity = spec.managedNetwork.enablePortSecurity;
+      const n = await networking.ensureNetwork(known, opts);
+      if (n.created) await this.event("Normal", "NetworkCreated", `created network ${n.resource.name} (${n.resource.id})`);
+      await this.patchStatus((s) => {
+        s.network = { ...s.network, id: n.resource.id, name: n.resource.name, ...(n.resource.tags?.length ? { tags: n.resource.tags } : {}) };
+      });
+      const sub = await networking.ensureSubnet(n.resource, managedSubnet, known);
+      if (sub.created) await this.event("Normal", "SubnetCreated", `created subnet ${sub.resource.name} ${sub.resource.cidr} (${sub.resource.id})`);
+      await this.patchStatus((s) => {
+        s.network = { id: n.resource.id, name: n.resource.name, ...(n.resource.tags?.length ? { tags: n.resource.tags } : {}), subnets: [subnetStatus(sub.resource)] };
+      });
+      if (external) {
+        const r = await networking.ensureRouter(sub.resource, external, known);
+        if (r.created) await this.event("Normal", "RouterCreated", `created router ${r.resource.name} (${r.resource.id})`);
+        const ips = NetworkingService.routerIPs(r.resource);
+        await this.patchStatus((s) => {
+          s.router = { id: r.resource.id, name: r.resource.name, ...(r.resource.tags?.length ? { tags: r.resource.tags } : {}), ...(ips.length ? { ips } : {}) };
+        });
+      }
+      await this.stepDone(Conditions.network, "Created", `network ${n.resource.name}, subnet ${sub.resource.cidr}${external ? ", router" : ""}`);
+      return [sub.resource];
+    }
+    if (spec.network) {
+      const n = await networking.resolveNetwork(spec.network);
+      const subs: Subnet[] = spec.subnets?.length
+        ? await Promise.all(spec.subnets.map((p, i) => networking.resolveSubnet(p, n.id, `subnets[${i}]`)))
+        : await networking.listSubnets(n.id);
+      if (subs.length === 0) throw new TerminalError("SubnetNotFound", `network ${n.name || n.id} (spec.network) has no subnets`);
+      let routerStatus: ClusterStatus["router"];
+      if (spec.router) {
+        const r = await networking.resolveRouter(spec.router);
+        const ips = NetworkingService.routerIPs(r);
+        routerStatus = { id: r.id, name: r.name, ...(ips.length ? { ips } : {}) };
+      }
+      await this.patchStatus((s) => {
+        s.network = { id: n.id, name: n.name, subnets: subs.map(subnetStatus) };
+        if (routerStatus) s.router = routerStatus;
+        this.condition(s, { type: Conditions.network, status: "True", reason: "Resolved", message: `using network ${n.name || n.id}` });
+      });
+      return subs;
+    }
+    await this.stepDone(Conditions.network, "NotManaged", "no cluster network: machines name their own ports");
+    return [];
+  }
+
+  private async reconcileSecurityGroups(net: ReturnType<typeof network>): Promise<void> {
+    const spec = this.obj.spec;
+    const managed = spec.managedSecurityGroups as ManagedSecurityGroupsSpec | undefined;
+    if (!managed) {
+      await this.stepDone(Conditions.securityGroups, "NotManaged", "managedSecurityGroups is not set");
+      return;
+    }
+    const service = new SecurityGroupService(net, this.identity, spec.tags ?? []);
+    const withBastion = spec.bastion !== undefined && spec.bastion.enabled !== false;
+    const roles = (["controlplane", "worker", ...(withBastion ? (["bastion"] as const) : [])] as const).slice();
+    const statusKey = { controlplane: "controlPlaneSecurityGroup", worker: "workerSecurityGroup", bastion: "bastionSecurityGroup" } as const;
+    const ids: SecurityGroupIds = {};
+    const groups = [];
+    for (const role of roles) {
+      const { group, created } = await service.ensureGroup(role, this.status[statusKey[role]]?.id);
+      if (created) await this.event("Normal", "SecurityGroupCreated", `created security group ${group.name} (${group.id})`);
+      ids[role] = group.id;
+      groups.push({ role, group });
+      await this.patchStatus((s) => {
+        s[statusKey[role]] = { id: group.id, name: group.name };
+      });
+    }
+    const port = spec.apiServer?.port ?? DEFAULT_API_PORT;
+    let changes = 0;
+    for (const { role, group } of groups) {
+      changes += await service.reconcileRules(group, desiredRules(role, managed, ids, { apiServerPort: port, withBastion }));
+    }
+    if (changes > 0) this.ctx.log.info({ changes }, "security group rules updated");
+    await this.stepDone(Conditions.securityGroups, "Created", groups.map((g) => g.group.name).join(", "));
+  }
+
+  private async reconcileAPIEndpoint(session: OpenStackSession, external: Network | undefined, subnets: Subnet[]): Promise<void> {
+    const spec = this.obj.spec;
+    const apiServer = spec.apiServer ?? {};
+    const port = apiServer.port ?? DEFAULT_API_PORT;
+    const lbSpec = apiServer.managedLoadBalancer;
+    const lbEnabled = lbSpec !== undefined && lbSpec.enabled !== false;
+    const fipEnabled = external !== undefined && apiServer.enableFloatingIP !== false;
+    const fips = new FloatingIpService(network(session), this.identity, spec.tags ?? []);
+    const userEndpoint = spec.controlPlaneEndpoint?.host ? spec.controlPlaneEndpoint : undefined;
+    let host: string;
+    let reason: string;
+
+    if (lbEnabled) {
+      const vipSubnet = await this.loadBalancerSubnet(session, subnets);
+      const lbs = new LoadBalancerService(loadBalancer(session), this.identity, this.opts.loadBalancerWait, spec.tags ?? []);
+      const allowed = lbSpec.allowedCIDRs?.length ? this.allowedCIDRs(lbSpec.allowedCIDRs, subnets) : [];
+      const desired: LoadBalancerSpec = {
+        vipSubnetId: vipSubnet.id,
+        ports: [...new Set([port, ...(lbSpec.additionalPorts ?? [])])],
+        allowedCIDRs: allowed,
+        monitor: {
+          delay: lbSpec.monitor?.delay ?? 10,
+          timeout: lbSpec.monitor?.timeout ?? 5,
+          maxRetries: lbSpec.monitor?.maxRetries ?? 5,
+          maxRetriesDown: lbSpec.monitor?.maxRetriesDown ?? 3,
+        },
+        ...(lbSpec.provider ? { provider: lbSpec.provider } : {}),
+        ...(lbSpec.availabilityZone ? { availabilityZone: lbSpec.availabilityZone } : {}),
+      };
+      const { lb, created } = await lbs.ensureLoadBalancer(this.status.apiServerManagedLoadBalancer?.id, desired);
+      if (created) await this.event("Normal", "LoadBalancerCreated", `created load balancer ${lb.name} (${lb.id})`);
+      const vip = lb.vip_address ?? "";
+      await this.patchStatus((s) => {
+        s.apiServerManagedLoadBalancer = {
+          name: lb.name,
+          id: lb.id,
+          ip: s.apiServerManagedLoadBalancer?.ip || vip,
+          internalIP: vip,
+          ...(allowed.length ? { allowedCIDRs: allowed } : {}),
+          ...(lb.tags?.length ? { tags: lb.tags } : {}),
+        };
+      });
+      await lbs.ensureListeners(lb, desired);
+      let ip = vip;
+      if (fipEnabled) {
+        const recorded = this.status.apiServerManagedLoadBalancer?.ip;
+        const r = await fips.ensure("api-server", external.id, {
+          ...(apiServer.floatingIP ? { address: apiServer.floatingIP } : {}),
+          ...(recorded && recorded !== vip ? { knownAddress: recorded } : {}),
+        });
+        if (r.created) await this.event("Normal", "FloatingIPCreated", `allocated floating IP ${r.fip.floating_ip_address} for the API server load balancer`);
+        if (lb.vip_port_id) await fips.associate(r.fip, lb.vip_port_id);
+        ip = r.fip.floating_ip_address;
+      }
+      await this.patchStatus((s) => {
+        if (s.apiServerManagedLoadBalancer) s.apiServerManagedLoadBalancer.ip = ip;
+      });
+      host = userEndpoint?.host ?? ip;
+      reason = "LoadBalancer";
+    } else if (fipEnabled && (this.status.apiServerFloatingIP || !userEndpoint || (await fips.findOurs("api-server")).length > 0)) {
+      const recorded = this.status.apiServerFloatingIP;
+      const r = await fips.ensure("api-server", external.id, {
+        ...(recorded ? { knownId: recorded.id, knownAddress: recorded.ip } : {}),
+        ...(apiServer.floatingIP ? { address: apiServer.floatingIP } : {}),
+      });
+      if (r.reallocated) {
+        await this.event("Warning", "FloatingIPReallocated", `the API server floating IP ${r.fip.floating_ip_address} had been removed from the cloud; allocated the same address again`);
+      } else if (r.created) {
+        await this.event("Normal", "FloatingIPCreated", `allocated floating IP ${r.fip.floating_ip_address} for the API server`);
+      }
+      // Recorded before the endpoint is set, so the address is never lost between reconciles.
+      await this.patchStatus((s) => {
+        s.apiServerFloatingIP = { id: r.fip.id, ip: r.fip.floating_ip_address };
+      });
+      if (userEndpoint && userEndpoint.host !== r.fip.floating_ip_address) {
+        throw new TerminalError(
+          "FloatingIPMismatch",
+          `spec.controlPlaneEndpoint.host ${userEndpoint.host} is not the API server floating IP ${r.fip.floating_ip_address}; ` +
+            "the endpoint cannot change once set",
+        );
+      }
+      host = r.fip.floating_ip_address;
+      reason = "FloatingIP";
+    } else if (apiServer.fixedIP) {
+      host = userEndpoint?.host ?? apiServer.fixedIP;
+      reason = "FixedIP";
+    } else if (userEndpoint?.host) {
+      host = userEndpoint.host;
+      reason = "UserProvided";
+    } else {
+      throw new TerminalError(
+        "NoAPIEndpoint",
+        "no way to reach the API server: set apiServer.managedLoadBalancer, use an external network (for a floating IP), " +
+          "set apiServer.fixedIP, or set controlPlaneEndpoint",
+      );
+    }
+    const endpointPort = spec.controlPlaneEndpoint?.port || port;
+    if (spec.controlPlaneEndpoint?.host !== host || spec.controlPlaneEndpoint.port !== endpointPort) {
+      this.obj = await updateWithRetry(this.ctx.client, OpenStackClusterType, this.obj, (d) => {
+        d.spec.controlPlaneEndpoint = { host, port: endpointPort };
+      });
+    }
+    await this.stepDone(Conditions.apiEndpoint, reason, `${host}:${endpointPort}`);
+  }
+
+  /**
+   * The bastion when spec.bastion is enabled: port, server, floating IP. Returns a requeue while the server builds.
+   * When it is disabled or removed, what was created for it is deleted.
+   */
+  private async reconcileBastion(session: OpenStackSession, external: Network | undefined): Promise<ReconcileResult | undefined> {
+    const spec = this.obj.spec;
+    const bastion = spec.bastion;
+    const svc = new BastionService(compute(session), image(session), network(session), this.identity, spec.tags ?? []);
+    const known = { serverId: this.status.bastion?.id, portId: this.status.bastion?.resources?.ports?.[0]?.id };
+    if (!bastion?.spec || bastion.enabled === false) {
+      if (this.status.bastion || bastion) {
+        if (await svc.delete(known, this.opts.loadBalancerWait)) await this.event("Normal", "BastionDeleted", `deleted bastion ${svc.name}`);
+      }
+      await this.patchStatus((s) => {
+        delete s.bastion;
+        if (s.conditions) s.conditions = s.conditions.filter((c) => c.type !== Conditions.bastion);
+      });
+      return undefined;
+    }
+    const subnet = this.status.network?.subnets?.[0];
+    if (!this.status.network || !subnet) {
+      throw new TerminalError("BastionNetworkMissing", "the bastion needs a cluster network: set managedSubnets or network");
+    }
+    const bastionSpec: BastionSpec = {
+      flavor: bastion.spec.flavor,
+      image: bastion.spec.image,
+      ...(bastion.spec.sshKeyName ? { sshKeyName: bastion.spec.sshKeyName } : {}),
+      ...(bastion.availabilityZone ? { availabilityZone: bastion.availabilityZone } : {}),
+      ...(bastion.floatingIP ? { floatingIP: bastion.floatingIP } : {}),
+    };
+    const sg = this.status.bastionSecurityGroup?.id;
+    const { port, created: portCreated } = await svc.ensurePort(known, {
+      networkId: this.status.network.id,
+      subnetId: subnet.id,
+      securityGroupIds: sg ? [sg] : [],
+    });
+    if (portCreated) this.ctx.log.info({ port: port.id }, "bastion port created");
+    await this.patchStatus((s) => {
+      s.bastion = { ...s.bastion, name: svc.name, resources: { ports: [{ id: port.id }] } };
+    });
+    const { server, created } = await svc.ensureServer(known, bastionSpec, port);
+    if (created) await this.event("Normal", "BastionCreated", `created bastion server ${server.name} (${server.id})`);
+    const ip = port.fixed_ips?.[0]?.ip_address;
+    await this.patchStatus((s) => {
+      s.bastion = {
+        ...s.bastion,
+        id: server.id,
+        name: server.name,
+        state: server.status ?? "",
+        ...(bastionSpec.sshKeyName ? { sshKeyName: bastionSpec.sshKeyName } : {}),
+        ...(ip ? { ip } : {}),
+      };
+    });
+    if (server.status === "ERROR") {
+      const fault = (server["fault"] as { message?: string } | undefined)?.message ?? "no fault message";
+      throw new TerminalError("BastionError", `bastion server ${server.name} (${server.id}) is in ERROR: ${fault}; delete it in OpenStack to have it recreated`);
+    }
+    if (server.status !== "ACTIVE") {
+      await this.patchStatus((s) =>
+        this.condition(s, { type: Conditions.bastion, status: "False", reason: "Building", message: `bastion server is ${server.status ?? "being created"}` }),
+      );
+      return { requeueAfterMs: this.opts.bastionRequeueMs };
+    }
+    let floating: string | undefined;
+    if (external && spec.enableExternalNetwork !== false) {
+      const r = await svc.ensureFloatingIp(external.id, bastionSpec, port);
+      if (r.created) await this.event("Normal", "FloatingIPCreated", `allocated floating IP ${r.fip.floating_ip_address} for the bastion`);
+      floating = r.fip.floating_ip_address;
+      await this.patchStatus((s) => {
+        s.bastion = { ...s.bastion, floatingIP: r.fip.floating_ip_address };
+      });
+    }
+    await this.stepDone(Conditions.bastion, "Ready", `bastion ${server.name} at ${floating ?? ip ?? ""}`);
+    return undefined;
+  }
+
+  private async loadBalancerSubnet(session: OpenStackSession, subnets: Subnet[]): Promise<Subnet> {
+    const lbSpec = this.obj.spec.apiServer?.managedLoadBalancer;
+    if (lbSpec?.network || lbSpec?.subnets?.length) {
+      const networking = new NetworkingService(network(session), this.identity);
+      const n = lbSpec.network ? await networking.resolveNetwork(lbSpec.network, "apiServer.managedLoadBalancer.network") : undefined;
+      const first = lbSpec.subnets?.[0];
+      if (first) return networking.resolveSubnet(first, n?.id, "apiServer.managedLoadBalancer.subnets[0]");
+      const all = n ? await networking.listSubnets(n.id) : [];
+      if (all[0]) return all[0];
+    }
+    const s = subnets[0];
+    if (!s) {
+      throw new TerminalError(
+        "LoadBalancerSubnetNotFound",
+        "the API server load balancer needs a subnet: set managedSubnets, network, or apiServer.managedLoadBalancer.network",
+      );
+    }
+    return s;
+  }
+
+  /** The user's CIDRs plus what the cluster itself needs to reach its API server through the load balancer. */
+  private allowedCIDRs(user: readonly string[], subnets: Subnet[]): string[] {
+    const extra = subnets.map((s) => s.cidr);
+    for (const ip of this.status.router?.ips ?? []) extra.push(ip.includes(":") ? `${ip}/128` : `${ip}/32`);
+    return [...new Set([...user, ...extra])].sort();
+  }
+
+  // ---- delete ----
+
+  private async reconcileDelete(ownerName: string | undefined): Promise<ReconcileResult> {
+    const clusterName = ownerName ?? this.obj.metadata?.labels?.[CLUSTER_NAME_LABEL] ?? this.obj.metadata?.name ?? "";
+    const machines = this.ctx.cache.list(CapiTypes.machine, { namespace: this.ns, labelSelector: `${CLUSTER_NAME_LABEL}=${clusterName}` });
+    if (machines.length > 0) {
+      await this.patchStatus((s) =>
+        this.condition(s, {
+          type: Conditions.ready,
+          status: "False",
+          reason: "WaitingForMachines",
+          message: `deleting: waiting for ${machines.length} Machine(s) of cluster ${clusterName} to be deleted`,
+        }),
+      );
+      return { requeueAfterMs: this.opts.machinesGoneRequeueMs };
+    }
+    try {
+      return await this.deleteResources();
+    } catch (e) {
+      // Every delete failure is retried (a subnet still in use, an outage, a missing Secret): the condition says why.
+      const c = classify(e);
+      await this.patchStatus((s) =>
+        this.condition(s, { type: Conditions.ready, status: "False", reason: "DeletionFailed", message: `deleting: ${c.message}` }),
+      );
+      throw e;
+    }
+  }
+
+  private async deleteResources(): Promise<ReconcileResult> {
+    let session: OpenStackSession;
+    try {
+      session = await this.session();
+    } catch (e) {
+      if (e instanceof UserError && !this.hasRecordedResources()) {
+        await this.event("Warning", "CredentialsUnavailable", `${e.message}; nothing was recorded as created, removing the finalizer`);
+        await this.dropFinalizer();
+        return;
+      }
+      throw e;
+    }
+    await this.patchStatus((s) =>
+      this.condition(s, { type: Conditions.ready, status: "False", reason: "Deleting", message: "deleting the cluster's OpenStack resources" }),
+    );
+    const net = network(session);
+    const tags = this.obj.spec.tags ?? [];
+    const bastion = new BastionService(compute(session), image(session), net, this.identity, tags);
+    const bastionKnown = { serverId: this.status.bastion?.id, portId: this.status.bastion?.resources?.ports?.[0]?.id };
+    if (await bastion.delete(bastionKnown, this.opts.loadBalancerWait)) await this.event("Normal", "BastionDeleted", `deleted bastion ${bastion.name}`);
+    const lbs = new LoadBalancerService(loadBalancer(session), this.identity, this.opts.loadBalancerWait, tags);
+    if (await lbs.deleteLoadBalancer(this.status.apiServerManagedLoadBalancer?.id)) {
+      await this.event("Normal", "LoadBalancerDeleted", `deleted load balancer ${lbs.name}`);
+    }
+    const released = await new FloatingIpService(net, this.identity, tags).release("api-server", this.status.apiServerFloatingIP?.id);
+    if (released > 0) await this.event("Normal", "FloatingIPReleased", "released the API server floating IP");
+    const removed = await new NetworkingService(net, this.identity, tags).deleteManagedNetworking({
+      networkId: this.status.network?.id,
+      subnetId: this.status.network?.subnets?.[0]?.id,
+      routerId: this.status.router?.id,
+    });
+    if (removed.network || removed.subnet || removed.router) await this.event("Normal", "NetworkDeleted", "deleted the cluster network, subnet and router");
+    const sgs = await new SecurityGroupService(net, this.identity, tags).deleteGroups({
+      controlplane: this.status.controlPlaneSecurityGroup?.id,
+      worker: this.status.workerSecurityGroup?.id,
+      bastion: this.status.bastionSecurityGroup?.id,
+    });
+    if (sgs > 0) await this.event("Normal", "SecurityGroupsDeleted", `deleted ${sgs} security group(s)`);
+    await this.dropFinalizer();
+    return;
+  }
+
+  private hasRecordedResources(): boolean {
+    const s = this.status;
+    return Boolean(
+      s.network ||
+        s.router ||
+        s.apiServerManagedLoadBalancer ||
+        s.apiServerFloatingIP ||
+        s.controlPlaneSecurityGroup ||
+        s.workerSecurityGroup ||
+        s.bastionSecurityGroup ||
+        s.bastion,
+    );
+  }
+
+  private async dropFinalizer(): Promise<void> {
+    try {
+      this.obj = await removeFinalizer(this.ctx.client, OpenStackClusterType, this.obj, CLUSTER_FINALIZER);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+}
+
+function subnetStatus(s: Subnet): { id: string; name: string; cidr: string; tags?: string[] } {
+  return { id: s.id, name: s.name, cidr: s.cidr, ...(s.tags?.length ? { tags: s.tags } : {}) };
+}
+

@@ -1,0 +1,156 @@
+// Shared by controller-cluster*.test.ts (and the child process fixture): objects a user and CAPI core would
+// create for one cluster, and small waits. Not a test itself.
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { CapiTypes, CoreTypes, isNotFound, type KubeClient } from "../../src/runtime/index.js";
+import type { SimConfig } from "../../src/sim/index.js";
+import { OpenStackClusterType, type OpenStackClusterObject } from "../../src/controllers/openstackcluster/types.js";
+import { admin, type RunningSimulator } from "../helpers/sim.js";
+
+/** A password no log line may contain (the default world's "demo" is also the user and project name). */
+export const SIM_PASSWORD = "Tr0ub4dor-and-3-horse-staple";
+
+export const simConfig: SimConfig = {
+  projects: [{ name: "admin" }, { name: "demo" }],
+  users: [
+    { name: "admin", password: "admin-Zq81", projects: ["admin", "demo"] },
+    { name: "demo", password: SIM_PASSWORD, projects: ["demo"] },
+  ],
+};
+
+export type Flavor = "without-lb" | "with-lb";
+
+/** The spec both flavors share (as `capo generate cluster` renders it), plus the flavor's API server settings. */
+export function clusterSpec(name: string, flavor: Flavor, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    identityRef: { name: `${name}-cloud-config`, cloudName: "capo-sim" },
+    managedSubnets: [{ cidr: "10.6.0.0/24", dnsNameservers: ["8.8.8.8"] }],
+    managedSecurityGroups: { allowAllInClusterTraffic: false },
+    ...(flavor === "with-lb" ? { apiServer: { managedLoadBalancer: { enabled: true, additionalPorts: [8443] } } } : {}),
+    ...extra,
+  };
+}
+
+/** Creates the identity Secret, the CAPI Cluster and the OpenStackCluster owned by it. */
+export async function createCluster(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  sim: RunningSimulator,
+  spec: Record<string, unknown>,
+  opts: { paused?: boolean; owned?: boolean; labels?: Record<string, string> } = {},
+): Promise<void> {
+  await client.create(CoreTypes.secret, {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: `${name}-cloud-config`, namespace, labels: { "clusterctl.cluster.x-k8s.io/move": "true" } },
+    data: { "clouds.yaml": Buffer.from(sim.cloudsYaml("capo-sim")).toString("base64") },
+  } as KubernetesObject);
+  const cluster = await client.create(CapiTypes.cluster, {
+    apiVersion: "cluster.x-k8s.io/v1beta2",
+    kind: "Cluster",
+    metadata: { name, namespace },
+    spec: {
+      ...(opts.paused ? { paused: true } : {}),
+      infrastructureRef: { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "OpenStackCluster", name },
+    },
+  } as KubernetesObject);
+  const owned = opts.owned ?? true;
+  await client.create(OpenStackClusterType, {
+    apiVersion: "infrastructure.cluster.x-k8s.io/v1beta2",
+    kind: "OpenStackCluster",
+    metadata: {
+      name,
+      namespace,
+      labels: { "cluster.x-k8s.io/cluster-name": name, ...opts.labels },
+      ...(owned
+        ? { ownerReferences: [{ apiVersion: "cluster.x-k8s.io/v1beta2", kind: "Cluster", name, uid: cluster.metadata?.uid ?? "" }] }
+        : {}),
+    },
+    spec,
+  } as KubernetesObject);
+}
+
+export async function getOSC(client: KubeClient, namespace: string, name: string): Promise<OpenStackClusterObject | undefined> {
+  try {
+    return await client.get<OpenStackClusterObject>(OpenStackClusterType, namespace, name);
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+export function condition(osc: OpenStackClusterObject | undefined, type: string) {
+  return osc?.status?.conditions?.find((c) => c.type === type);
+}
+
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 60_000): Promise<T> {
+  const t0 = Date.now();
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function waitProvisioned(client: KubeClient, namespace: string, name: string, ms = 60_000): Promise<OpenStackClusterObject> {
+  return until(`${namespace}/${name} provisioned`, async () => {
+    const o = await getOSC(client, namespace, name);
+    return o?.status?.initialization?.provisioned === true && condition(o, "Ready")?.status === "True" ? o : undefined;
+  }, ms);
+}
+
+export interface InventoryItem {
+  id: string;
+  name: string | null;
+  status: string | null;
+}
+
+/** The demo project's resources in the simulator (external networks and default security groups excluded). */
+export async function inventory(sim: RunningSimulator): Promise<Record<string, InventoryItem[]>> {
+  const r = await admin<{ projects: { name: string; resources: Record<string, InventoryItem[]> }[] }>(sim, "GET", "/inventory?project=demo");
+  const p = r.body.projects[0];
+  if (!p) throw new Error("simulator has no demo project");
+  return p.resources;
+}
+
+/** Resource kinds that must be empty once a cluster is deleted (everything but the always-present keypairs). */
+export const CLUSTER_KINDS = [
+  "networks",
+  "subnets",
+  "ports",
+  "routers",
+  "security_groups",
+  "security_group_rules",
+  "floatingips",
+  "loadbalancers",
+  "listeners",
+  "pools",
+  "members",
+  "healthmonitors",
+  "servers",
+] as const;
+
+export function counts(inv: Record<string, InventoryItem[]>): Record<string, number> {
+  return Object.fromEntries(CLUSTER_KINDS.map((k) => [k, (inv[k] ?? []).filter((x) => x.status !== "DELETED").length]));
+}
+
+export interface RequestCount {
+  service: string;
+  method: string;
+  path: string;
+  count: number;
+}
+
+export async function requestCounts(sim: RunningSimulator): Promise<{ total: number; counts: RequestCount[] }> {
+  return (await admin<{ total: number; counts: RequestCount[] }>(sim, "GET", "/requests")).body;
+}
+
+export function mutating(counts: RequestCount[]): RequestCount[] {
+  return counts.filter((c) => c.service !== "identity" && c.method !== "GET" && c.method !== "HEAD");
+}

@@ -1,0 +1,116 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { closeCachedSessions, cloudFromSecret, openStackSessionFor } from "../../src/controllers/credentials.js";
+import { classify } from "../../src/controllers/openstackcluster/classify.js";
+import { setCondition, type Condition } from "../../src/controllers/openstackcluster/conditions.js";
+import { BadRequestError, OverQuotaError, RateLimitedError, ServiceUnavailableError } from "../../src/openstack/index.js";
+import { KubeApiError, type KubeClient } from "../../src/runtime/index.js";
+import { TerminalError } from "../../src/services/errors.js";
+import { UserError } from "../../src/util/errors.js";
+
+const PASSWORD = "n0t-in-any-message-9281";
+const cloudsYaml = `clouds:
+  mycloud:
+    auth:
+      auth_url: http://127.0.0.1:1/identity/v3
+      username: demo
+      password: ${PASSWORD}
+      project_name: demo
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+`;
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+
+function secret(data: Record<string, string>, rv = "1", uid = "uid-1") {
+  return { apiVersion: "v1", kind: "Secret", metadata: { name: "creds", namespace: "ns", uid, resourceVersion: rv }, data };
+}
+
+/** Only what openStackSessionFor uses of the Kubernetes client: get(). */
+function fakeKube(objects: () => Record<string, unknown> | undefined): KubeClient & { gets: number } {
+  const k = {
+    gets: 0,
+    async get() {
+      k.gets++;
+      const o = objects();
+      if (!o) throw new KubeApiError(404, "NotFound", 'secrets "creds" not found', "GET", "/api/v1/namespaces/ns/secrets/creds");
+      return o;
+    },
+  };
+  return k as unknown as KubeClient & { gets: number };
+}
+
+afterAll(async () => {
+  await closeCachedSessions();
+});
+
+describe("credentials from the identity Secret", () => {
+  const ref = { name: "creds", cloudName: "mycloud" };
+
+  it("resolves the cloud, with the Secret's cacert and identityRef.region", async () => {
+    const cloud = await cloudFromSecret(secret({ "clouds.yaml": b64(cloudsYaml), cacert: b64("PEM") }), "Secret ns/creds", { ...ref, region: "RegionTwo" });
+    expect(cloud.name).toBe("mycloud");
+    expect(cloud.cacertPem).toBe("PEM");
+    expect(cloud.regionName).toBe("RegionTwo");
+    expect(cloud.auth.authUrl).toBe("http://127.0.0.1:1/identity/v3");
+  });
+
+  it("missing Secret, missing key, unknown cloud and bad YAML: UserErrors naming the Secret, never the password", async () => {
+    const errors: unknown[] = [];
+    const cases: (Record<string, string> | undefined)[] = [undefined, { other: b64("x") }, { "clouds.yaml": b64(cloudsYaml.replace("mycloud", "othercloud")) }, { "clouds.yaml": b64("clouds: [: bad") }];
+    for (const data of cases) {
+      const k = fakeKube(() => (data ? secret(data) : undefined));
+      errors.push(await openStackSessionFor(k, "ns", ref).catch((e: unknown) => e));
+    }
+    const messages = errors.map((e) => (e instanceof UserError ? e.message : `not a UserError: ${String(e)}`));
+    expect(messages[0]).toMatch(/Secret ns\/creds \(identityRef.name\) not found/);
+    expect(messages[1]).toMatch(/Secret ns\/creds has no key "clouds.yaml" \(keys: other\)/);
+    expect(messages[2]).toMatch(/cloud "mycloud" \(identityRef.cloudName\) not found in Secret ns\/creds key clouds.yaml; known clouds: othercloud/);
+    expect(messages[3]).toMatch(/Secret ns\/creds key clouds.yaml.*YAML/);
+    for (const m of messages) expect(m).not.toContain(PASSWORD);
+  });
+
+  it("caches the session per Secret uid + resourceVersion + cloud", async () => {
+    let current = secret({ "clouds.yaml": b64(cloudsYaml) }, "1");
+    const k = fakeKube(() => current);
+    const s1 = await openStackSessionFor(k, "ns", ref);
+    const s2 = await openStackSessionFor(k, "ns", ref);
+    expect(s2).toBe(s1);
+    current = secret({ "clouds.yaml": b64(cloudsYaml) }, "2");
+    const s3 = await openStackSessionFor(k, "ns", ref);
+    expect(s3).not.toBe(s1);
+    current = secret({ "clouds.yaml": b64(cloudsYaml) }, "2", "uid-2");
+    expect(await openStackSessionFor(k, "ns", ref)).not.toBe(s3);
+    expect(k.gets).toBe(4);
+  });
+});
+
+describe("error classification", () => {
+  const info = { status: 0, service: "network", method: "POST", path: "/networks", requestId: "req-1" };
+  it("5xx and 429 are retryable; quota, bad requests, our TerminalErrors and credential problems are terminal", () => {
+    expect(classify(new ServiceUnavailableError("boom", { ...info, status: 503 })).kind).toBe("retryable");
+    expect(classify(new RateLimitedError("slow down", { ...info, status: 429 })).kind).toBe("retryable");
+    const quota = classify(new OverQuotaError("Quota exceeded for resources: ['network'].", { ...info, status: 409 }));
+    expect(quota).toMatchObject({ kind: "terminal", reason: "QuotaExceeded" });
+    expect(quota.message).toContain("req-1");
+    expect(classify(new BadRequestError("Invalid input", { ...info, status: 400 })).kind).toBe("terminal");
+    expect(classify(new TerminalError("ExternalNetworkNotFound", "externalNetwork.filter {\"name\":\"x\"} matched no external network"))).toEqual({
+      kind: "terminal",
+      reason: "ExternalNetworkNotFound",
+      message: 'externalNetwork.filter {"name":"x"} matched no external network',
+    });
+    expect(classify(new UserError("Secret ns/x not found")).kind).toBe("terminal");
+    expect(classify(new Error("socket hang up")).kind).toBe("retryable");
+  });
+});
+
+describe("conditions", () => {
+  it("keeps lastTransitionTime while the status stays, changes it on a transition", () => {
+    const list: Condition[] = [];
+    setCondition(list, { type: "Ready", status: "False", reason: "A", message: "a" }, 1, new Date("2026-01-01T00:00:00Z"));
+    setCondition(list, { type: "Ready", status: "False", reason: "B", message: "b" }, 2, new Date("2026-01-02T00:00:00Z"));
+    expect(list).toEqual([{ type: "Ready", status: "False", reason: "B", message: "b", lastTransitionTime: "2026-01-01T00:00:00Z", observedGeneration: 2 }]);
+    setCondition(list, { type: "Ready", status: "True", reason: "Ok" }, 2, new Date("2026-01-03T00:00:00Z"));
+    expect(list[0]?.lastTransitionTime).toBe("2026-01-03T00:00:00Z");
+    expect(list[0]?.message).toBe("");
+  });
+});
