@@ -2,6 +2,8 @@
 # Provides the binaries and CRDs the integration tests (and `capo demo`) run against:
 #   .cache/testbin/k8s-<version>/{kube-apiserver,etcd}   built from the Go module proxy
 #   .cache/testbin/capi-<version>/crds/*.yaml            Cluster API's CRDs, from the module cache
+#   .cache/testbin/capi-<version>/bin/*-controller       Cluster API's core, kubeadm bootstrap and kubeadm
+#                                                        control-plane managers, built from the Go module proxy
 #   .cache/testbin/paths.json                            where all of the above is (read by src/testenv/testbins.ts)
 #
 # Versions are pinned in the wrapper modules under hack/testbin/ (go.mod + go.sum are committed), so a build is
@@ -11,12 +13,14 @@
 # Environment:
 #   KUBEBUILDER_ASSETS   a directory holding kube-apiserver and etcd: used instead of building them
 #   CAPO_TESTBIN_DIR     cache root (default: <repo>/.cache/testbin)
+#   CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS=1
+#                        do not build Cluster API's managers (paths.json then says "capiManagers": null)
 #
 # Usage: hack/testbins.sh [--quiet]   (prints where everything is; --quiet prints only errors)
 set -euo pipefail
 
-CAPI_VERSION="v1.14.2"
 # Cluster API CRDs we install: core, kubeadm bootstrap, kubeadm control plane (paths inside the CAPI module).
+# The addons and ipam CRDs are there because CAPI core's manager watches (and CRD-migrates) those kinds at start.
 CAPI_CRD_FILES=(
   core/config/crd/bases/cluster.x-k8s.io_clusters.yaml
   core/config/crd/bases/cluster.x-k8s.io_clusterclasses.yaml
@@ -26,6 +30,10 @@ CAPI_CRD_FILES=(
   core/config/crd/bases/cluster.x-k8s.io_machinehealthchecks.yaml
   core/config/crd/bases/cluster.x-k8s.io_machinepools.yaml
   core/config/crd/bases/cluster.x-k8s.io_machinedrainrules.yaml
+  core/config/crd/bases/addons.cluster.x-k8s.io_clusterresourcesets.yaml
+  core/config/crd/bases/addons.cluster.x-k8s.io_clusterresourcesetbindings.yaml
+  core/config/crd/bases/ipam.cluster.x-k8s.io_ipaddresses.yaml
+  core/config/crd/bases/ipam.cluster.x-k8s.io_ipaddressclaims.yaml
   bootstrap/kubeadm/config/crd/bases/bootstrap.cluster.x-k8s.io_kubeadmconfigs.yaml
   bootstrap/kubeadm/config/crd/bases/bootstrap.cluster.x-k8s.io_kubeadmconfigtemplates.yaml
   controlplane/kubeadm/config/crd/bases/controlplane.cluster.x-k8s.io_kubeadmcontrolplanes.yaml
@@ -51,15 +59,16 @@ pinned_version() { # <wrapper dir> <module path>
 
 K8S_VERSION="$(pinned_version "$WRAPPERS/kube-apiserver" k8s.io/kubernetes)"
 ETCD_VERSION="$(pinned_version "$WRAPPERS/etcd" go.etcd.io/etcd/server/v3)"
+CAPI_VERSION="$(pinned_version "$WRAPPERS/capi" sigs.k8s.io/cluster-api)"
 BIN_DIR="$CACHE/k8s-$K8S_VERSION"
 CAPI_DIR="$CACHE/capi-$CAPI_VERSION"
 
 require_go() {
   if ! command -v go >/dev/null 2>&1; then
     die "Go is not installed, and it is needed once to build kube-apiserver $K8S_VERSION and etcd $ETCD_VERSION
-  (and to fetch Cluster API $CAPI_VERSION's CRDs) from the Go module proxy.
+  (and to fetch Cluster API $CAPI_VERSION's CRDs and build its managers) from the Go module proxy.
   Install Go >= 1.26 from https://go.dev/dl/ (Debian's golang-go package is too old) and make sure 'go' is on PATH.
-  (KUBEBUILDER_ASSETS=<dir with kube-apiserver and etcd> skips building the binaries, not fetching the CRDs.)"
+  (KUBEBUILDER_ASSETS=<dir with kube-apiserver and etcd> skips building those two, not the Cluster API parts.)"
   fi
   local have minor
   have="$(cd / && go env GOVERSION)" # outside any module: the installed toolchain, not one go.mod asks for
@@ -107,8 +116,8 @@ build_wrapper() { # <wrapper dir> <package> <output path> <extra ldflags>
 }
 
 # Ensures a cached binary exists and was built from the current wrapper module.
-ensure_binary() { # <name> <wrapper dir> <package> [extra ldflags]
-  local name="$1" dir="$2" pkg="$3" ldflags="${4:-}" out="$BIN_DIR/$1"
+ensure_binary() { # <name> <wrapper dir> <package> [extra ldflags] [output dir, default $BIN_DIR]
+  local name="$1" dir="$2" pkg="$3" ldflags="${4:-}" out="${5:-$BIN_DIR}/$1"
   if [[ -x "$out" && -f "$out.stamp" && "$(cat "$out.stamp")" == "$(wrapper_hash "$dir" "$ldflags")" ]]; then
     say "$name: cached ($out)"
     return
@@ -138,17 +147,37 @@ ensure_k8s_binaries() {
 # Copies a CRD, dropping a top-level `spec.conversion` block if there is one: a conversion webhook needs CAPI's
 # webhook Service, which the test control plane does not run. (CAPI v1.14's bases have none: the webhook stanza is
 # added by kustomize patches, which we do not apply. The strip keeps us safe if a release ships it inline.)
-copy_crd_without_conversion() { # <src> <dst>
-  awk '
+# With contract labels ("v1beta1 v1beta2"), adds the `cluster.x-k8s.io/<contract>: <contract>` labels that CAPI's
+# kustomization adds to the kubeadm providers' CRDs: CAPI core resolves a controlPlaneRef/configRef's API version
+# from them, and without them never reads the KubeadmControlPlane.
+copy_crd_without_conversion() { # <src> <dst> [contract labels]
+  if [[ -n "${3:-}" ]] && grep -q '^  labels:' "$1"; then
+    die "$1 already has metadata.labels; teach copy_crd_without_conversion to merge them"
+  fi
+  awk -v contracts="${3:-}" '
+    /^metadata:$/ && contracts != "" {
+      print; print "  labels:"
+      n = split(contracts, c, " ")
+      for (i = 1; i <= n; i++) print "    cluster.x-k8s.io/" c[i] ": " c[i]
+      next
+    }
     /^  conversion:/ { skip = 1; next }
     skip && /^(  [^ ]|[^ ])/ { skip = 0 }
     !skip { print }
   ' "$1" >"$2"
 }
 
+# The contract labels CAPI's own kustomization (config/crd/kustomization.yaml) gives a CRD file, if any.
+capi_contract_labels() { # <path inside the CAPI module>
+  case "$1" in
+    bootstrap/* | controlplane/*) echo "v1beta1 v1beta2" ;;
+  esac
+}
+
 ensure_capi_crds() {
   local crd_dir="$CAPI_DIR/crds" stamp="$CAPI_DIR/crds.stamp" want mod_dir f
-  want="$(printf '%s\n' "$CAPI_VERSION" "${CAPI_CRD_FILES[@]}" | sha256sum | cut -c1-16)"
+  # "contract-labels": bump when the copy's transformation changes, so cached copies are redone.
+  want="$(printf '%s\n' "$CAPI_VERSION" contract-labels "${CAPI_CRD_FILES[@]}" | sha256sum | cut -c1-16)"
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     say "Cluster API $CAPI_VERSION CRDs: cached ($crd_dir)"
     return
@@ -165,16 +194,36 @@ ensure_capi_crds() {
   rm -rf "$crd_dir.tmp" && mkdir -p "$crd_dir.tmp"
   for f in "${CAPI_CRD_FILES[@]}"; do
     [[ -f "$mod_dir/$f" ]] || die "CRD $f not found in sigs.k8s.io/cluster-api@$CAPI_VERSION ($mod_dir)"
-    copy_crd_without_conversion "$mod_dir/$f" "$crd_dir.tmp/$(basename "$f")"
+    copy_crd_without_conversion "$mod_dir/$f" "$crd_dir.tmp/$(basename "$f")" "$(capi_contract_labels "$f")"
   done
   rm -rf "$crd_dir" && mv "$crd_dir.tmp" "$crd_dir"
   echo "$want" >"$stamp"
   say "Cluster API $CAPI_VERSION CRDs: ${#CAPI_CRD_FILES[@]} files in $crd_dir"
 }
 
-# Future: build_capi_managers — build CAPI's core and kubeadm managers (sigs.k8s.io/cluster-api@$CAPI_VERSION
-# main packages) through a wrapper module hack/testbin/capi-managers/ with ensure_binary into
-# "$CAPI_DIR/bin/", and add their paths to paths.json. Call it from main after ensure_capi_crds.
+# CAPI's release build stamps its version package the same way; without it the managers log "Version:  (git commit: )".
+capi_version_ldflags() {
+  local v="$CAPI_VERSION" pkg=sigs.k8s.io/cluster-api/version
+  echo "-X $pkg.gitVersion=$v -X $pkg.gitMajor=$(echo "$v" | cut -d. -f1 | tr -d v)" \
+    "-X $pkg.gitMinor=$(echo "$v" | cut -d. -f2) -X $pkg.gitTreeState=clean"
+}
+
+# Cluster API's three managers, named like upstream's images. One `go build` each (their main packages are named
+# core, kubeadm and kubeadm, so one multi-package build into a directory would clash); they share the build cache.
+ensure_capi_managers() {
+  local ldflags bin_dir="$CAPI_DIR/bin"
+  ldflags="$(capi_version_ldflags)"
+  ensure_binary cluster-api-controller "$WRAPPERS/capi" sigs.k8s.io/cluster-api/core "$ldflags" "$bin_dir"
+  ensure_binary kubeadm-bootstrap-controller "$WRAPPERS/capi" sigs.k8s.io/cluster-api/bootstrap/kubeadm \
+    "$ldflags" "$bin_dir"
+  ensure_binary kubeadm-control-plane-controller "$WRAPPERS/capi" sigs.k8s.io/cluster-api/controlplane/kubeadm \
+    "$ldflags" "$bin_dir"
+  CAPI_MANAGERS_JSON="{
+    \"core\": $(json_string "$bin_dir/cluster-api-controller"),
+    \"kubeadmBootstrap\": $(json_string "$bin_dir/kubeadm-bootstrap-controller"),
+    \"kubeadmControlPlane\": $(json_string "$bin_dir/kubeadm-control-plane-controller")
+  }"
+}
 
 json_string() { # JSON-quotes a path (paths with quotes or backslashes are not supported by design: we refuse them)
   [[ "$1" != *'"'* && "$1" != *'\'* ]] || die "path contains a quote or backslash: $1"
@@ -188,6 +237,7 @@ write_paths() {
   "kubeApiserver": $(json_string "$KUBE_APISERVER"),
   "etcd": $(json_string "$ETCD"),
   "capiCrdDir": $(json_string "$CAPI_DIR/crds"),
+  "capiManagers": $CAPI_MANAGERS_JSON,
   "kubernetesVersion": "$K8S_VERSION",
   "etcdVersion": "$ETCD_VERSION",
   "capiVersion": "$CAPI_VERSION"
@@ -206,10 +256,17 @@ main() {
   fi
   ensure_k8s_binaries
   ensure_capi_crds
+  CAPI_MANAGERS_JSON=null
+  if [[ "${CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS:-}" == 1 ]]; then
+    say "CAPI managers: skipped (CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS=1)"
+  else
+    ensure_capi_managers
+  fi
   write_paths
   say "kube-apiserver: $KUBE_APISERVER"
   say "etcd:           $ETCD"
   say "CAPI CRDs:      $CAPI_DIR/crds"
+  [[ "$CAPI_MANAGERS_JSON" == null ]] || say "CAPI managers:  $CAPI_DIR/bin"
   say "paths:          $CACHE/paths.json (done in $((SECONDS - start))s)"
 }
 

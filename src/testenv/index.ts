@@ -3,5 +3,7 @@ export { startControlPlane } from "./control-plane.js";
 export type { ControlPlane, StartControlPlaneOptions } from "./control-plane.js";
 export { installCrds, readCrdFiles, describeApiError } from "./crds.js";
 export { ensureTestBins, repoRoot } from "./testbins.js";
-export type { TestBins } from "./testbins.js";
+export type { CapiManagerBins, TestBins } from "./testbins.js";
+export { startCapiManagers } from "./capi-managers.js";
+export type { CapiManagers, StartCapiManagersOptions } from "./capi-managers.js";
 export { asClientModel } from "./client-model.js";

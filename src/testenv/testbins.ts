@@ -10,9 +10,20 @@ export interface TestBins {
   kubeApiserver: string;
   etcd: string;
   capiCrdDir: string;
+  /**
+   * Cluster API's managers (the version in hack/testbin/capi/go.mod), for capi-managers.ts. Absent (null in
+   * paths.json) when the script ran with CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS=1 (ensureTestBins withCapiManagers false).
+   */
+  capiManagers?: CapiManagerBins | null;
   kubernetesVersion: string;
   etcdVersion: string;
   capiVersion: string;
+}
+
+export interface CapiManagerBins {
+  core: string;
+  kubeadmBootstrap: string;
+  kubeadmControlPlane: string;
 }
 
 /** The repository root: this file is src/testenv/testbins.ts, or dist/src/testenv/testbins.js once built. */
@@ -26,12 +37,17 @@ function cacheDir(root: string, env: NodeJS.ProcessEnv): string {
 }
 
 /** The recorded paths, if the file exists and the binaries it names are still executable. */
-async function readPaths(file: string): Promise<TestBins | undefined> {
+async function readPaths(file: string, withCapiManagers: boolean): Promise<TestBins | undefined> {
   try {
     const bins = JSON.parse(await readFile(file, "utf8")) as TestBins;
     await access(bins.kubeApiserver, constants.X_OK);
     await access(bins.etcd, constants.X_OK);
     await access(bins.capiCrdDir, constants.R_OK);
+    if (withCapiManagers) {
+      // A paths.json written without them (or before they existed) has none: the script then builds them.
+      if (!bins.capiManagers) return undefined;
+      for (const bin of Object.values(bins.capiManagers)) await access(bin, constants.X_OK);
+    }
     return bins;
   } catch {
     return undefined;
@@ -40,13 +56,19 @@ async function readPaths(file: string): Promise<TestBins | undefined> {
 
 /**
  * The test binaries' paths. Runs `hack/testbins.sh` when they are not there yet, which builds them (once, then
- * cached) — so `npx vitest run` works without running the script by hand first.
+ * cached) — so `npx vitest run` works without running the script by hand first. `withCapiManagers: false` (default
+ * true) skips building Cluster API's managers (minutes, cold) for callers that do not run them, e.g. `capo demo`.
  */
-export async function ensureTestBins(opts: { root?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TestBins> {
+export async function ensureTestBins(
+  opts: { root?: string; env?: NodeJS.ProcessEnv; withCapiManagers?: boolean } = {},
+): Promise<TestBins> {
   const root = opts.root ?? repoRoot();
-  const env = opts.env ?? process.env;
+  const withCapiManagers = opts.withCapiManagers ?? true;
+  const env = withCapiManagers
+    ? (opts.env ?? process.env)
+    : { ...(opts.env ?? process.env), CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS: "1" };
   const pathsFile = join(cacheDir(root, env), "paths.json");
-  const existing = await readPaths(pathsFile);
+  const existing = await readPaths(pathsFile, withCapiManagers);
   // KUBEBUILDER_ASSETS may have changed since the last run; the script decides, and is fast when nothing changed.
   if (existing && !env.KUBEBUILDER_ASSETS) return existing;
   await promisify(execFile)("bash", [join(root, "hack", "testbins.sh"), "--quiet"], {
@@ -54,7 +76,7 @@ export async function ensureTestBins(opts: { root?: string; env?: NodeJS.Process
     env,
     maxBuffer: 64 * 1024 * 1024,
   });
-  const built = await readPaths(pathsFile);
+  const built = await readPaths(pathsFile, withCapiManagers);
   if (!built) throw new Error(`hack/testbins.sh ran but wrote no ${pathsFile}`);
   return built;
 }
