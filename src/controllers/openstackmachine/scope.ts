@@ -1,0 +1,118 @@
+import { blockStorage, compute, image, loadBalancer, network, type OpenStackSession } from "../../openstack/index.js";
+import type { EventType, ReconcileContext } from "../../runtime/index.js";
+import { updateStatus, updateWithRetry } from "../../runtime/index.js";
+import type { ClusterIdentity } from "../../services/naming.js";
+import { setCondition, type ConditionInput } from "./conditions.js";
+import {
+  CONTROL_PLANE_LABEL,
+  OpenStackMachineType,
+  type ClusterObject,
+  type MachineObject,
+  type OpenStackClusterObject,
+  type OpenStackMachineObject,
+} from "./types.js";
+
+/** A named point in the reconcile where tests may simulate a crash (the hook throws). */
+export type CrashPoint =
+  | "after-port-create"
+  | "after-server-create"
+  | "after-server-delete"
+  | "after-fip-associate";
+
+export interface MachineControllerOptions {
+  /** The OpenStack session for an identityRef; default: openStackSessionFor from ../credentials.js. */
+  sessionFor?: (ctx: ReconcileContext, namespace: string, ref: { name: string; cloudName: string; region?: string }) => Promise<OpenStackSession>;
+  /** Shortest and longest wait between polls of a building or deleting server (default 1 s and 30 s). */
+  pollMinMs?: number;
+  pollMaxMs?: number;
+  /**
+   * How long a server create request with an unknown outcome (no answer) is given to show up before another is
+   * sent (default 120 s).
+   */
+  createGraceMs?: number;
+  /** Recheck interval of a server in a non-terminal abnormal state (SHUTOFF, ERROR after join; default 60 s). */
+  recheckMs?: number;
+  /** Called at crash points; throwing there simulates a controller killed at that line (tests only). */
+  crashHook?: (point: CrashPoint, machine: string) => void;
+  /** Parallel reconciles (default 4). */
+  concurrency?: number;
+}
+
+/** Everything one reconcile of one OpenStackMachine works with; status writes go through it. */
+export class MachineScope {
+  constructor(
+    readonly ctx: ReconcileContext,
+    public osm: OpenStackMachineObject,
+    readonly machine: MachineObject | undefined,
+    readonly cluster: ClusterObject | undefined,
+    readonly osc: OpenStackClusterObject | undefined,
+    readonly opts: MachineControllerOptions,
+  ) {}
+
+  get name(): string {
+    return this.osm.metadata?.name ?? "";
+  }
+  get namespace(): string {
+    return this.osm.metadata?.namespace ?? "";
+  }
+  get clusterIdentity(): ClusterIdentity {
+    return { namespace: this.namespace, name: this.clusterName };
+  }
+  get clusterName(): string {
+    return (
+      this.machine?.spec?.clusterName ??
+      this.osm.metadata?.labels?.["cluster.x-k8s.io/cluster-name"] ??
+      this.cluster?.metadata?.name ??
+      ""
+    );
+  }
+  get isControlPlane(): boolean {
+    const labels = { ...(this.osm.metadata?.labels ?? {}), ...(this.machine?.metadata?.labels ?? {}) };
+    return CONTROL_PLANE_LABEL in labels;
+  }
+  get deleting(): boolean {
+    return !!this.osm.metadata?.deletionTimestamp || !!this.machine?.metadata?.deletionTimestamp;
+  }
+
+  crash(point: CrashPoint): void {
+    this.opts.crashHook?.(point, this.name);
+  }
+
+  /** Applies mutate to status (conditions array always present) and writes the difference, if any. */
+  async patchStatus(mutate: (status: NonNullable<OpenStackMachineObject["status"]>) => void): Promise<void> {
+    this.osm = await updateStatus(this.ctx.client, OpenStackMachineType, this.osm, (d) => {
+      d.status ??= {};
+      d.status.conditions ??= [];
+      mutate(d.status);
+    });
+  }
+
+  /** Sets conditions (and optionally more status) in one write. */
+  async setConditions(conds: ConditionInput[], more?: (status: NonNullable<OpenStackMachineObject["status"]>) => void): Promise<void> {
+    const gen = this.osm.metadata?.generation;
+    await this.patchStatus((s) => {
+      for (const c of conds) setCondition(s.conditions ?? (s.conditions = []), c, gen);
+      more?.(s);
+    });
+  }
+
+  async patchSpec(mutate: (spec: OpenStackMachineObject["spec"]) => void): Promise<void> {
+    this.osm = await updateWithRetry(this.ctx.client, OpenStackMachineType, this.osm, (d) => mutate(d.spec));
+  }
+
+  event(type: EventType, reason: string, message: string): Promise<void> {
+    return this.ctx.events.event(this.osm, type, reason, message);
+  }
+}
+
+/** The per-service clients of a session. */
+export function clientsOf(session: OpenStackSession) {
+  return {
+    nova: compute(session),
+    neutron: network(session),
+    glance: image(session),
+    octavia: loadBalancer(session),
+    cinder: blockStorage(session),
+  };
+}
+export type Clients = ReturnType<typeof clientsOf>;

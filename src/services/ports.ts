@@ -1,0 +1,273 @@
+import type { NetworkClient, Port, Trunk } from "../openstack/index.js";
+import type { PortCreate } from "../openstack/network.js";
+import { TerminalError } from "./errors.js";
+import { describeFilter, toNeutronFilter, type NeutronResourceFilter, type SubnetFilterFields } from "./filters.js";
+import { deleteIgnoringNotFound, findOrCreate, oldestFirst } from "./find-or-create.js";
+import { clusterTag, createdByDescription, type ClusterIdentity } from "./naming.js";
+import { NetworkingService, type IdOrFilter } from "./networking.js";
+
+/** A port of the machine spec (upstream PortOpts), as the API types define it. */
+export interface PortOptsInput {
+  network?: IdOrFilter<NeutronResourceFilter>;
+  description?: string;
+  nameSuffix?: string;
+  fixedIPs?: { subnet?: IdOrFilter<SubnetFilterFields>; ipAddress?: string }[];
+  securityGroups?: IdOrFilter<NeutronResourceFilter>[];
+  tags?: string[];
+  trunk?: boolean;
+  adminStateUp?: boolean;
+  macAddress?: string;
+  allowedAddressPairs?: { ipAddress: string; macAddress?: string }[];
+  hostID?: string;
+  vnicType?: string;
+  profile?: { ovsHWOffload?: boolean; trustedVF?: boolean };
+  enablePortSecurity?: boolean;
+  propagateUplinkStatus?: boolean;
+  valueSpecs?: { name: string; key: string; value: string }[];
+}
+
+/** A port with every reference resolved to an id (upstream ResolvedPortSpec); recorded in status.resolved.ports. */
+export interface ResolvedPort {
+  name: string;
+  description?: string;
+  networkID: string;
+  tags?: string[];
+  trunk?: boolean;
+  fixedIPs?: { subnet?: string; ipAddress?: string }[];
+  securityGroups?: string[];
+  adminStateUp?: boolean;
+  macAddress?: string;
+  allowedAddressPairs?: { ipAddress: string; macAddress?: string }[];
+  hostID?: string;
+  vnicType?: string;
+  profile?: { ovsHWOffload?: boolean; trustedVF?: boolean };
+  enablePortSecurity?: boolean;
+  propagateUplinkStatus?: boolean;
+  valueSpecs?: { name: string; key: string; value: string }[];
+}
+
+export interface PortPlanInput {
+  machineName: string;
+  cluster: ClusterIdentity;
+  /** The cluster network (OpenStackCluster status.network.id): the default for ports without a network. */
+  clusterNetworkID?: string;
+  /** The managed security group of the machine's role (control plane or worker), if the cluster has one. */
+  managedSecurityGroupID?: string;
+  /** spec.securityGroups of the machine: applied to every port that does not list its own. */
+  machineSecurityGroups?: IdOrFilter<NeutronResourceFilter>[];
+  /** Machine and cluster tags, set on every port in addition to the port's own tags. */
+  tags?: string[];
+  trunk?: boolean;
+  ports?: PortOptsInput[];
+}
+
+/** Port names as upstream forms them: <machine>-<nameSuffix or index>. They depend on the spec only. */
+export function portNames(machineName: string, ports: readonly PortOptsInput[] | undefined): string[] {
+  const list = ports && ports.length > 0 ? ports : [{}];
+  return list.map((p: PortOptsInput, i) => `${machineName}-${p.nameSuffix ?? String(i)}`);
+}
+
+/** Resolves the spec's ports (one port on the cluster network when none is given) into ResolvedPorts. */
+export async function resolvePorts(net: NetworkClient, input: PortPlanInput): Promise<ResolvedPort[]> {
+  const networking = new NetworkingService(net, input.cluster);
+  const specPorts = input.ports && input.ports.length > 0 ? input.ports : [{}];
+  const names = portNames(input.machineName, input.ports);
+  const sgCache = new Map<string, string>();
+  const resolveSGs = async (params: IdOrFilter<NeutronResourceFilter>[], field: string): Promise<string[]> => {
+    const ids: string[] = [];
+    for (const [i, p] of params.entries()) ids.push(await resolveSecurityGroupID(net, p, `${field}[${i}]`, sgCache));
+    return ids;
+  };
+  const machineSGs = await resolveSGs(input.machineSecurityGroups ?? [], "spec.securityGroups");
+  const out: ResolvedPort[] = [];
+  for (const [i, p] of specPorts.entries()) {
+    const field = `spec.ports[${i}]`;
+    let networkID = input.clusterNetworkID;
+    if (p.network) networkID = (await networking.resolveNetwork(p.network, `${field}.network`)).id;
+    if (!networkID) {
+      throw new TerminalError(
+        "InvalidMachineSpec",
+        `${field}: no network: the cluster has no network in status and the port names none; set ${field}.network`,
+      );
+    }
+    const fixedIPs: { subnet?: string; ipAddress?: string }[] = [];
+    for (const [j, f] of (p.fixedIPs ?? []).entries()) {
+      const subnet = f.subnet ? (await networking.resolveSubnet(f.subnet, networkID, `${field}.fixedIPs[${j}].subnet`)).id : undefined;
+      fixedIPs.push({ ...(subnet ? { subnet } : {}), ...(f.ipAddress ? { ipAddress: f.ipAddress } : {}) });
+    }
+    let securityGroups: string[] = [];
+    if (p.enablePortSecurity !== false) {
+      securityGroups = p.securityGroups
+        ? await resolveSGs(p.securityGroups, `${field}.securityGroups`)
+        : [...machineSGs, ...(input.managedSecurityGroupID ? [input.managedSecurityGroupID] : [])];
+    }
+    const tags = [...new Set([...(input.tags ?? []), ...(p.tags ?? [])])];
+    const trunk = p.trunk ?? input.trunk;
+    out.push({
+      name: names[i] as string,
+      description: p.description ?? createdByDescription(input.cluster),
+      networkID,
+      ...(tags.length ? { tags } : {}),
+      ...(trunk !== undefined ? { trunk } : {}),
+      ...(fixedIPs.length ? { fixedIPs } : {}),
+      ...(securityGroups.length ? { securityGroups: [...new Set(securityGroups)] } : {}),
+      ...pick(p, [
+        "adminStateUp",
+        "macAddress",
+        "allowedAddressPairs",
+        "hostID",
+        "vnicType",
+        "profile",
+        "enablePortSecurity",
+        "propagateUplinkStatus",
+        "valueSpecs",
+      ]),
+    });
+  }
+  return out;
+}
+
+function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {
+  const r: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) r[k] = o[k];
+  return r;
+}
+
+async function resolveSecurityGroupID(
+  net: NetworkClient,
+  p: IdOrFilter<NeutronResourceFilter>,
+  field: string,
+  cache: Map<string, string>,
+): Promise<string> {
+  if (p.id) return p.id;
+  if (!p.filter) throw new TerminalError("SecurityGroupNotFound", `${field}: set id or filter`);
+  const key = describeFilter(p.filter);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const found = await net.securityGroups.list(toNeutronFilter(p.filter));
+  if (found.length !== 1) {
+    throw new TerminalError(
+      found.length ? "SecurityGroupAmbiguous" : "SecurityGroupNotFound",
+      `${field}.filter ${key} matched ${found.length} security groups; make it match exactly one`,
+    );
+  }
+  const id = (found[0] as { id: string }).id;
+  cache.set(key, id);
+  return id;
+}
+
+/** The Neutron create body of a resolved port, with our cluster tag so that a crash never duplicates it. */
+export function portCreateBody(spec: ResolvedPort, cluster: ClusterIdentity): PortCreate {
+  const body: Record<string, unknown> = {
+    name: spec.name,
+    network_id: spec.networkID,
+    tags: [...new Set([...(spec.tags ?? []), clusterTag(cluster)])],
+  };
+  if (spec.description !== undefined) body["description"] = spec.description;
+  if (spec.fixedIPs?.length) {
+    body["fixed_ips"] = spec.fixedIPs.map((f) => ({
+      ...(f.subnet ? { subnet_id: f.subnet } : {}),
+      ...(f.ipAddress ? { ip_address: f.ipAddress } : {}),
+    }));
+  }
+  if (spec.enablePortSecurity === false) body["port_security_enabled"] = false;
+  else {
+    if (spec.enablePortSecurity === true) body["port_security_enabled"] = true;
+    if (spec.securityGroups?.length) body["security_groups"] = spec.securityGroups;
+  }
+  if (spec.allowedAddressPairs?.length) {
+    body["allowed_address_pairs"] = spec.allowedAddressPairs.map((a) => ({
+      ip_address: a.ipAddress,
+      ...(a.macAddress ? { mac_address: a.macAddress } : {}),
+    }));
+  }
+  if (spec.vnicType) body["binding:vnic_type"] = spec.vnicType;
+  if (spec.hostID) body["binding:host_id"] = spec.hostID;
+  if (spec.profile && (spec.profile.ovsHWOffload || spec.profile.trustedVF)) {
+    body["binding:profile"] = {
+      ...(spec.profile.ovsHWOffload ? { capabilities: ["switchdev"] } : {}),
+      ...(spec.profile.trustedVF ? { trusted: true } : {}),
+    };
+  }
+  if (spec.adminStateUp !== undefined) body["admin_state_up"] = spec.adminStateUp;
+  if (spec.macAddress) body["mac_address"] = spec.macAddress;
+  if (spec.propagateUplinkStatus !== undefined) body["propagate_uplink_status"] = spec.propagateUplinkStatus;
+  for (const v of spec.valueSpecs ?? []) body[v.key] = v.value;
+  return body as PortCreate;
+}
+
+/** Idempotent port operations for one machine. */
+export class PortService {
+  constructor(
+    private readonly net: NetworkClient,
+    private readonly cluster: ClusterIdentity,
+  ) {}
+
+  private async findByName(name: string, networkID?: string): Promise<Port[]> {
+    const found = await this.net.ports.list({
+      name,
+      tags: [clusterTag(this.cluster)],
+      ...(networkID ? { network_id: networkID } : {}),
+    });
+    return oldestFirst(found.filter((p) => p.name === name && (p.tags ?? []).includes(clusterTag(this.cluster))));
+  }
+
+  /** Our ports with these names, in the order of names (missing ones skipped): rebuilds status after a move. */
+  async findByNames(names: readonly string[]): Promise<Port[]> {
+    const out: Port[] = [];
+    for (const n of names) {
+      const p = (await this.findByName(n))[0];
+      if (p) out.push(p);
+    }
+    return out;
+  }
+
+  /** The port for spec: by the recorded id, else by name + cluster tag, else created. */
+  async ensure(spec: ResolvedPort, knownID: string | undefined): Promise<{ port: Port; created: boolean }> {
+    const { resource, created } = await findOrCreate<Port>({
+      knownId: knownID,
+      get: (id) => this.net.ports.get(id),
+      find: () => this.findByName(spec.name, spec.networkID),
+      create: () => this.net.ports.create(portCreateBody(spec, this.cluster)),
+    });
+    return { port: resource, created };
+  }
+
+  /**
+   * The trunk whose parent is port, created (named like the port, with our cluster tag) if missing. Neutron allows
+   * one trunk per parent port, so looking it up by port is exact and crash-safe.
+   */
+  async ensureTrunk(port: Port): Promise<{ trunk: Trunk; created: boolean }> {
+    const existing = (await this.net.trunks.list({ port_id: port.id })).find((t) => t.port_id === port.id);
+    if (existing) return { trunk: existing, created: false };
+    const trunk = await this.net.trunks.create({ name: port.name, port_id: port.id, tags: [clusterTag(this.cluster)] });
+    return { trunk, created: true };
+  }
+
+  /**
+   * Deletes the machine's ports: the recorded ids (only if they still carry our cluster tag) and any port with
+   * one of the machine's port names and our cluster tag (created before a crash could record it). Returns the
+   * ids deleted.
+   */
+  async deleteAll(knownIDs: readonly string[], names: readonly string[]): Promise<string[]> {
+    const targets = new Map<string, Port>();
+    for (const id of knownIDs) {
+      try {
+        const p = await this.net.ports.get(id);
+        if ((p.tags ?? []).includes(clusterTag(this.cluster))) targets.set(p.id, p);
+      } catch (e) {
+        if ((e as { status?: number }).status !== 404) throw e;
+      }
+    }
+    for (const n of names) for (const p of await this.findByName(n)) targets.set(p.id, p);
+    const deleted: string[] = [];
+    for (const id of targets.keys()) {
+      // A trunk's parent port cannot be deleted before the trunk.
+      for (const t of await this.net.trunks.list({ port_id: id })) {
+        if (t.port_id === id) await deleteIgnoringNotFound(() => this.net.trunks.delete(t.id));
+      }
+      if (await deleteIgnoringNotFound(() => this.net.ports.delete(id))) deleted.push(id);
+    }
+    return deleted;
+  }
+}

@@ -1,0 +1,136 @@
+import { Writable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openStackClusterController } from "../../src/controllers/openstackcluster/index.js";
+import { createOpenStackMachineController } from "../../src/controllers/openstackmachine/index.js";
+import { OpenStackClusterType, OpenStackMachineType, type OpenStackMachineObject } from "../../src/controllers/openstackmachine/types.js";
+import { compute, createSession, loadBalancer, network, type OpenStackSession } from "../../src/openstack/index.js";
+import { cloudFromSecret } from "../../src/controllers/credentials.js";
+import { CapiTypes, CoreTypes, createLogger, isNotFound, Manager, Metrics } from "../../src/runtime/index.js";
+import { KubeClient } from "../../src/runtime/kube-client.js";
+import { generateSshKeypair } from "../../src/sim/sshkeys.js";
+import { testKubeConfig, useTestNamespace } from "../helpers/k8s.js";
+import { startTestSimulator, type RunningSimulator } from "../helpers/sim.js";
+import { clusterSpec, counts, createCluster, getOSC, inventory, waitProvisioned } from "./controller-cluster-fixtures.js";
+import { createCapiMachine, until } from "./controller-machine-env.js";
+
+/**
+ * Both of our controllers together, as `capo controller` runs them: the OpenStackCluster controller provisions
+ * the cluster (network, security groups, and the API floating IP or load balancer), the machine controller the
+ * servers; the test plays CAPI core. Then everything is deleted down to zero.
+ */
+describe("OpenStackMachine controller with the OpenStackCluster controller", () => {
+  const ns = useTestNamespace("ctl-machine-cluster");
+  let sim: RunningSimulator;
+  let client: KubeClient;
+  let manager: Manager;
+  let session: OpenStackSession;
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    sim = await startTestSimulator();
+    client = new KubeClient(testKubeConfig());
+    const log = createLogger({
+      level: "debug",
+      destination: new Writable({
+        write(chunk: Buffer, _e, cb) {
+          logLines.push(...chunk.toString().split("\n").filter(Boolean));
+          cb();
+        },
+      }),
+    });
+    manager = new Manager({ kubeConfig: testKubeConfig(), log, namespace: ns.name, metrics: new Metrics(), syncPeriodMs: 60_000 });
+    manager.add(openStackClusterController({ machinesGoneRequeueMs: 200, backoffBaseMs: 50, backoffMaxMs: 1_000 }));
+    manager.add(createOpenStackMachineController({ pollMinMs: 100, pollMaxMs: 500 }));
+    await manager.start();
+  });
+
+  afterAll(async () => {
+    await manager?.stop();
+    await session?.close();
+    await sim?.close();
+    client?.close();
+  });
+
+  const getOSM = async (name: string) => {
+    try {
+      return await client.get<OpenStackMachineObject>(OpenStackMachineType, ns.name, name);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  };
+  const waitMachine = (name: string) =>
+    until(`${name} provisioned`, async () => {
+      const o = await getOSM(name);
+      return o?.status?.initialization?.provisioned && o.spec.providerID ? o : undefined;
+    }, 60_000);
+
+  async function deleteCluster(name: string, machines: string[]): Promise<void> {
+    for (const m of machines) await client.delete(OpenStackMachineType, ns.name, m);
+    for (const m of machines) await until(`${m} deleted`, async () => !(await getOSM(m)));
+    for (const m of machines) await client.delete(CapiTypes.machine, ns.name, m);
+    await client.delete(OpenStackClusterType, ns.name, name);
+    await until(`OpenStackCluster ${name} deleted`, async () => !(await getOSC(client, ns.name, name)), 60_000);
+    await client.delete(CapiTypes.cluster, ns.name, name);
+  }
+
+  it("without a load balancer: the cluster's floating IP goes to the first control plane and stays there", async () => {
+    await createCluster(client, ns.name, "fip", sim, clusterSpec("fip", "without-lb"));
+    const osc = await waitProvisioned(client, ns.name, "fip");
+    const secret = await client.get(CoreTypes.secret, ns.name, "fip-cloud-config");
+    session = createSession(await cloudFromSecret(secret, "test", { name: "fip-cloud-config", cloudName: "capo-sim" }));
+    await compute(session).createKeypair({ name: "capo-key", public_key: generateSshKeypair("t").publicKey });
+    const fipID = osc.status?.apiServerFloatingIP?.id;
+    expect(fipID).toBeTruthy();
+
+    await createCapiMachine(client, ns.name, "fip-cp-0", { cluster: "fip", controlPlane: true });
+    await createCapiMachine(client, ns.name, "fip-md-0", { cluster: "fip" });
+    const cp0 = await waitMachine("fip-cp-0");
+    await waitMachine("fip-md-0");
+    const net = network(session);
+    const holderServer = async () => {
+      const f = await net.floatingIps.get(fipID ?? "");
+      return f.port_id ? (await net.ports.get(f.port_id)).device_id : undefined;
+    };
+    await until("FIP on fip-cp-0", async () => (await holderServer()) === cp0.status?.instanceID);
+    const cpPort = await net.ports.get(cp0.status?.resources?.ports?.[0]?.id ?? "");
+    expect(cpPort.network_id).toBe(osc.status?.network?.id);
+    expect(cpPort.security_groups).toEqual([osc.status?.controlPlaneSecurityGroup?.id]);
+
+    await createCapiMachine(client, ns.name, "fip-cp-1", { cluster: "fip", controlPlane: true });
+    await waitMachine("fip-cp-1");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await holderServer()).toBe(cp0.status?.instanceID);
+
+    await deleteCluster("fip", ["fip-cp-0", "fip-cp-1", "fip-md-0"]);
+  });
+
+  it("with a load balancer: control-plane machines join every pool and leave it when deleted", async () => {
+    await createCluster(client, ns.name, "lb", sim, clusterSpec("lb", "with-lb"));
+    const osc = await waitProvisioned(client, ns.name, "lb", 90_000);
+    const lbID = osc.status?.apiServerManagedLoadBalancer?.id ?? "";
+    expect(lbID).toBeTruthy();
+    await createCapiMachine(client, ns.name, "lb-cp-0", { cluster: "lb", controlPlane: true });
+    await createCapiMachine(client, ns.name, "lb-md-0", { cluster: "lb" });
+    const cp0 = await waitMachine("lb-cp-0");
+    await waitMachine("lb-md-0");
+    const ip = cp0.status?.addresses?.find((a) => a.type === "InternalIP")?.address;
+    const octavia = loadBalancer(session);
+    const listeners = (await octavia.listeners.list()).filter((l) => l.loadbalancers?.some((x) => x.id === lbID));
+    expect(listeners.map((l) => l.protocol_port).sort()).toEqual([6443, 8443]);
+    const membersOf = async () =>
+      (await Promise.all(listeners.map(async (l) => octavia.members(l.default_pool_id ?? "").list()))).flat().map((m) => `${m.name} ${m.address}:${m.protocol_port}`);
+    await until("lb-cp-0 in both pools", async () => (await membersOf()).length === 2);
+    expect((await membersOf()).sort()).toEqual([`lb-cp-0 ${ip}:6443`, `lb-cp-0 ${ip}:8443`]);
+
+    await client.delete(OpenStackMachineType, ns.name, "lb-cp-0");
+    await until("lb-cp-0 deleted", async () => !(await getOSM("lb-cp-0")));
+    expect(await membersOf()).toEqual([]);
+    await client.delete(CapiTypes.machine, ns.name, "lb-cp-0");
+
+    await deleteCluster("lb", ["lb-md-0"]);
+    const left = counts(await inventory(sim));
+    expect(left).toEqual(Object.fromEntries(Object.keys(left).map((k) => [k, 0])));
+    expect(logLines.join("\n")).not.toContain('"password"');
+  });
+});
