@@ -6,6 +6,8 @@ export function buildProgram(): Command {
   const program = new Command("capo")
     .description("Cluster API provider for OpenStack: from clouds.yaml to a running Kubernetes cluster")
     .version(process.env["npm_package_version"] ?? "0.1.0")
+    // Root options only before the subcommand: otherwise `capo bundle --version v0.2.0` prints capo's version.
+    .enablePositionalOptions()
     .showHelpAfterError()
     .configureOutput({ outputError: (str, write) => write(str) });
   registerCommands(program);
