@@ -9,6 +9,7 @@ import { cloudFromEnv, envCloudName } from "./env-cloud.js";
 import { applyMagicFixes } from "./magic-fixes.js";
 import { toAuthOptions } from "./auth-options.js";
 import { pyBool } from "./python-compat.js";
+import { cloudEntryWarnings } from "./warnings.js";
 import type { CloudEntry, CloudsFile, Interface, ResolvedCloud } from "./types.js";
 
 export interface LoadOptions {
@@ -176,6 +177,8 @@ async function resolveEntry(
   if (region) resolved.regionName = region;
   const overrides = endpointOverrides(s);
   if (overrides) resolved.endpointOverrides = overrides;
+  const warnings = cloudEntryWarnings(entry, source, name);
+  if (warnings.length) resolved.warnings = warnings;
   const cacert = typeof s["cacert"] === "string" && s["cacert"] !== "" ? s["cacert"] : undefined;
   if (opts.cacertPem !== undefined) {
     resolved.cacertPem = opts.cacertPem;

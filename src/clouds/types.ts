@@ -61,4 +61,6 @@ export interface ResolvedCloud {
   cacertPem?: string;
   /** Per-service endpoint overrides from `<service>_endpoint_override` keys, by service type. */
   endpointOverrides?: Record<string, string>;
+  /** Keys of the entry that are accepted but ignored (e.g. auth.version); commands print these to stderr. */
+  warnings?: string[];
 }

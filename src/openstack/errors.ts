@@ -16,7 +16,6 @@ export interface OpenStackErrorInfo {
 
 /** An OpenStack API call failed; `message` is the service's own message. */
 export class OpenStackError extends Error {
-  override name = "OpenStackError";
   readonly status: number;
   readonly service: string;
   readonly method: string;
@@ -26,6 +25,8 @@ export class OpenStackError extends Error {
   readonly retryAfterMs?: number;
   constructor(message: string, info: OpenStackErrorInfo) {
     super(message);
+    // Each subclass is named by its class ("NotFoundError"...), so logs and `e.name` say which failure it was.
+    this.name = new.target.name;
     this.status = info.status;
     this.service = info.service;
     this.method = info.method;
@@ -36,53 +37,30 @@ export class OpenStackError extends Error {
   }
 }
 
-export class BadRequestError extends OpenStackError {
-  override name = "BadRequestError";
-}
-export class UnauthorizedError extends OpenStackError {
-  override name = "UnauthorizedError";
-}
-export class ForbiddenError extends OpenStackError {
-  override name = "ForbiddenError";
-}
-export class NotFoundError extends OpenStackError {
-  override name = "NotFoundError";
-}
+export class BadRequestError extends OpenStackError {}
+export class UnauthorizedError extends OpenStackError {}
+export class ForbiddenError extends OpenStackError {}
+export class NotFoundError extends OpenStackError {}
 /** 409. `transient` is true when the conflict is a passing state (Octavia PENDING_*, "immutable"): retry later. */
 export class ConflictError extends OpenStackError {
-  override name = "ConflictError";
   get transient(): boolean {
     return isTransientConflictMessage(this.message);
   }
 }
 /** A quota was hit (Neutron OverQuota 409, Nova 403 "Quota exceeded", Cinder 413, Octavia 403 "Quota has been met"). */
-export class OverQuotaError extends OpenStackError {
-  override name = "OverQuotaError";
-}
-export class RateLimitedError extends OpenStackError {
-  override name = "RateLimitedError";
-}
+export class OverQuotaError extends OpenStackError {}
+export class RateLimitedError extends OpenStackError {}
 /** Any 5xx. */
-export class ServiceUnavailableError extends OpenStackError {
-  override name = "ServiceUnavailableError";
-}
+export class ServiceUnavailableError extends OpenStackError {}
 /** No response: refused, reset, DNS, TLS or timeout. */
-export class ConnectionError extends OpenStackError {
-  override name = "ConnectionError";
-}
+export class ConnectionError extends OpenStackError {}
 /** The catalog has no endpoint for the service, interface and region. */
-export class EndpointNotFoundError extends OpenStackError {
-  override name = "EndpointNotFoundError";
-}
+export class EndpointNotFoundError extends OpenStackError {}
 
 /** A resource went to provisioning status ERROR (e.g. an Octavia load balancer): terminal, not retried. */
-export class ProvisioningFailedError extends OpenStackError {
-  override name = "ProvisioningFailedError";
-}
+export class ProvisioningFailedError extends OpenStackError {}
 /** A wait for a resource to settle ran out of time; trying again later may succeed. */
-export class WaitTimeoutError extends OpenStackError {
-  override name = "WaitTimeoutError";
-}
+export class WaitTimeoutError extends OpenStackError {}
 
 /** Octavia's 409 while a load balancer is PENDING_* ("... is immutable ..."), Nova's "while it is in task_state ...". */
 export function isTransientConflictMessage(message: string): boolean {

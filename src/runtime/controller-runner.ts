@@ -10,6 +10,7 @@ import type { OpenStackRequestEventLike } from "./openstack-hook.js";
 import { keyOf, parseKey, typeName } from "./resource.js";
 import { WorkQueue } from "./work-queue.js";
 import { errorMessage } from "../util/errors.js";
+import { KubeApiError } from "./api-error.js";
 
 export interface RunnerDeps {
   client: KubeClient;
@@ -133,6 +134,14 @@ export class ControllerRunner {
         log.debug("reconcile done");
       }
     } catch (err) {
+      if (this.isPrimaryGone(err, name)) {
+        // The object was deleted while this pass ran (typically right after its last finalizer was removed):
+        // there is nothing left to reconcile, so this is not a failure to retry or to log as an error.
+        this.queue.forget(key);
+        metrics.reconcileTotal.inc({ controller, result: "success" });
+        log.debug("the object is gone; nothing left to do");
+        return;
+      }
       metrics.reconcileTotal.inc({ controller, result: "error" });
       metrics.reconcileErrors.inc({ controller });
       // OpenStack errors carry the request id; lift it so log searches by request id find the failure.
@@ -143,5 +152,13 @@ export class ControllerRunner {
       endTimer();
       metrics.activeWorkers.dec({ controller });
     }
+  }
+
+  /** A 404 on the primary object's own URL (or a subresource of it) means the object no longer exists. */
+  private isPrimaryGone(err: unknown, name: string): boolean {
+    if (!(err instanceof KubeApiError) || err.statusCode !== 404) return false;
+    const path = err.path.split("?")[0] ?? "";
+    const own = `/${this.def.primary.plural}/${name}`;
+    return path.endsWith(own) || path.includes(`${own}/`);
   }
 }

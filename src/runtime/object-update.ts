@@ -73,17 +73,31 @@ export function hasFinalizer(obj: KubernetesObject, finalizer: string): boolean 
   return obj.metadata?.finalizers?.includes(finalizer) ?? false;
 }
 
-/** Adds finalizer if missing (merge patch of metadata.finalizers, guarded by resourceVersion, retried on 409). */
+/**
+ * Rewrites metadata.finalizers (guarded by resourceVersion, retried on 409) when `edit` changes the list; an
+ * unchanged list writes nothing.
+ */
+function editFinalizers<T extends KubernetesObject>(
+  client: KubeClient,
+  type: ResourceType,
+  obj: T,
+  edit: (finalizers: string[]) => string[] | undefined,
+): Promise<T> {
+  return updateWithRetry(client, type, obj, (d) => {
+    const md = (d.metadata ??= {});
+    const next = edit(md.finalizers ?? []);
+    if (next) md.finalizers = next;
+  });
+}
+
+/** Adds finalizer if missing. */
 export function addFinalizer<T extends KubernetesObject>(
   client: KubeClient,
   type: ResourceType,
   obj: T,
   finalizer: string,
 ): Promise<T> {
-  return updateWithRetry(client, type, obj, (d) => {
-    const md = (d.metadata ??= {});
-    if (!md.finalizers?.includes(finalizer)) md.finalizers = [...(md.finalizers ?? []), finalizer];
-  });
+  return editFinalizers(client, type, obj, (list) => (list.includes(finalizer) ? undefined : [...list, finalizer]));
 }
 
 /** Removes finalizer if present; once the last finalizer of a deleting object is gone, the apiserver deletes it. */
@@ -93,8 +107,5 @@ export function removeFinalizer<T extends KubernetesObject>(
   obj: T,
   finalizer: string,
 ): Promise<T> {
-  return updateWithRetry(client, type, obj, (d) => {
-    const md = (d.metadata ??= {});
-    if (md.finalizers?.includes(finalizer)) md.finalizers = md.finalizers.filter((f) => f !== finalizer);
-  });
+  return editFinalizers(client, type, obj, (list) => (list.includes(finalizer) ? list.filter((f) => f !== finalizer) : undefined));
 }

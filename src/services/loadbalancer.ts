@@ -27,10 +27,58 @@ export interface LoadBalancerSpec {
 export interface WaitOptions {
   /** How long to wait for the load balancer to settle (ACTIVE, or gone) in one reconcile. */
   timeoutMs: number;
+  /** The longest pause between two polls; the first pause is shorter (see FIRST_POLL_MS). */
   intervalMs: number;
 }
 
+/** What the cluster controller uses unless told otherwise. */
+export const DEFAULT_LOAD_BALANCER_WAIT: WaitOptions = { timeoutMs: 60_000, intervalMs: 2_000 };
+
+/**
+ * The first pause between polls; each later one doubles, up to WaitOptions.intervalMs. Octavia applies most
+ * changes (a listener, a pool, a member) within a second or two, so a fixed long interval would add most of it
+ * to every change, and a fixed short one would poll a slow cloud needlessly often.
+ */
+const FIRST_POLL_MS = 50;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls load balancer `id` until its provisioning_status is ACTIVE and returns it. `current` is a copy known to be
+ * fresh (read or returned after the last change), checked before the first poll; without it the first check is a
+ * new read. Never pass a copy read before a change: it would still say ACTIVE while Octavia is PENDING_UPDATE, and
+ * the next change would fail with 409 "... is immutable". ERROR is terminal; running out of time is retryable.
+ */
+export async function waitForLoadBalancerSettled(
+  client: LoadBalancerClient,
+  id: string,
+  wait: WaitOptions,
+  current?: LoadBalancer,
+): Promise<LoadBalancer> {
+  const deadline = Date.now() + wait.timeoutMs;
+  let pause = Math.min(FIRST_POLL_MS, wait.intervalMs);
+  let lb = current ?? (await client.loadBalancers.get(id));
+  for (;;) {
+    if (lb.provisioning_status === "ACTIVE") return lb;
+    if (lb.provisioning_status === "ERROR") {
+      throw new TerminalError(
+        "LoadBalancerError",
+        `load balancer ${lb.name} (${lb.id}) is in provisioning status ERROR; delete it in OpenStack to have it recreated`,
+      );
+    }
+    if (Date.now() >= deadline) {
+      throw new WaitTimeoutError(`load balancer ${lb.name} (${lb.id}) is still ${lb.provisioning_status}`, {
+        status: 0,
+        service: "load-balancer",
+        method: "GET",
+        path: "/lbaas/loadbalancers/{id}",
+      });
+    }
+    await sleep(pause);
+    pause = Math.min(pause * 2, wait.intervalMs);
+    lb = await client.loadBalancers.get(id);
+  }
+}
 
 /** The cluster's Octavia load balancer for the API server: listener, pool and monitor per port. */
 export class LoadBalancerService {
@@ -66,12 +114,13 @@ export class LoadBalancerService {
           ...(spec.flavorId ? { flavor_id: spec.flavorId } : {}),
         }),
     });
-    return { lb: await this.settled(resource), created };
+    return { lb: await waitForLoadBalancerSettled(this.lb, resource.id, this.wait, resource), created };
   }
 
   /**
    * Makes sure each port has a listener (with allowedCIDRs), a pool and a TCP health monitor. Every change puts
-   * the load balancer in PENDING_UPDATE, so each one is followed by a wait. Returns how many objects changed.
+   * the load balancer in PENDING_UPDATE, so each one is followed by a wait on a fresh read. Returns how many
+   * objects changed.
    */
   async ensureListeners(lb: LoadBalancer, spec: LoadBalancerSpec): Promise<number> {
     let changes = 0;
@@ -91,11 +140,11 @@ export class LoadBalancerService {
           ...(allowed.length ? { allowed_cidrs: allowed } : {}),
         } as Partial<Listener>);
         changes++;
-        await this.settled(lb);
+        await this.settledAfterChange(lb.id);
       } else if (!sameSet(listener.allowed_cidrs ?? [], allowed)) {
         listener = await this.lb.listeners.update(listener.id, { allowed_cidrs: allowed.length ? allowed : null } as Partial<Listener>);
         changes++;
-        await this.settled(lb);
+        await this.settledAfterChange(lb.id);
       }
       const listenerId = listener.id;
       let pool: Pool | undefined = oldestFirst(pools.filter((p) => belongsTo(p.listeners, listenerId)))[0];
@@ -108,7 +157,7 @@ export class LoadBalancerService {
           tags: resourceTags(this.cluster, this.specTags),
         } as Partial<Pool>);
         changes++;
-        await this.settled(lb);
+        await this.settledAfterChange(lb.id);
       }
       if (!pool.healthmonitor_id) {
         await this.lb.healthMonitors.create({
@@ -122,7 +171,7 @@ export class LoadBalancerService {
           tags: resourceTags(this.cluster, this.specTags),
         } as Partial<HealthMonitor>);
         changes++;
-        await this.settled(lb);
+        await this.settledAfterChange(lb.id);
       }
     }
     return changes;
@@ -144,7 +193,7 @@ export class LoadBalancerService {
     for (const l of await this.lb.loadBalancers.list({ name: this.name })) if (this.ours(l)) found.set(l.id, l);
     for (const l of found.values()) {
       if (l.provisioning_status !== "PENDING_DELETE") {
-        if (l.provisioning_status.startsWith("PENDING_")) await this.settled(l);
+        if (l.provisioning_status.startsWith("PENDING_")) await waitForLoadBalancerSettled(this.lb, l.id, this.wait, l);
         try {
           await this.lb.deleteLoadBalancer(l.id, { cascade: true });
         } catch (e) {
@@ -156,33 +205,14 @@ export class LoadBalancerService {
     return found.size > 0;
   }
 
-  /** Polls until ACTIVE; ERROR is terminal, running out of time is retryable. */
-  private async settled(lb: LoadBalancer): Promise<LoadBalancer> {
-    const deadline = Date.now() + this.wait.timeoutMs;
-    let current = lb;
-    for (;;) {
-      if (current.provisioning_status === "ACTIVE") return current;
-      if (current.provisioning_status === "ERROR") {
-        throw new TerminalError(
-          "LoadBalancerError",
-          `load balancer ${current.name} (${current.id}) is in provisioning status ERROR; delete it in OpenStack to have it recreated`,
-        );
-      }
-      if (Date.now() >= deadline) {
-        throw new WaitTimeoutError(`load balancer ${current.name} (${current.id}) is still ${current.provisioning_status}`, {
-          status: 0,
-          service: "load-balancer",
-          method: "GET",
-          path: "/lbaas/loadbalancers/{id}",
-        });
-      }
-      await sleep(this.wait.intervalMs);
-      current = await this.lb.loadBalancers.get(current.id);
-    }
+  /** Waits after a change of ours: the copy from before the change is stale by definition, so it reads afresh. */
+  private settledAfterChange(id: string): Promise<LoadBalancer> {
+    return waitForLoadBalancerSettled(this.lb, id, this.wait);
   }
 
   private async gone(id: string): Promise<void> {
     const deadline = Date.now() + this.wait.timeoutMs;
+    let pause = Math.min(FIRST_POLL_MS, this.wait.intervalMs);
     for (;;) {
       try {
         const l = await this.lb.loadBalancers.get(id);
@@ -199,7 +229,8 @@ export class LoadBalancerService {
           path: "/lbaas/loadbalancers/{id}",
         });
       }
-      await sleep(this.wait.intervalMs);
+      await sleep(pause);
+      pause = Math.min(pause * 2, this.wait.intervalMs);
     }
   }
 }

@@ -6,15 +6,8 @@ import { deleteIgnoringNotFound, findOrCreate, oldestFirst } from "./find-or-cre
 import { clusterTag, createdByDescription, type ClusterIdentity } from "./naming.js";
 import { NetworkingService, type IdOrFilter } from "./networking.js";
 
-/** A port of the machine spec (upstream PortOpts), as the API types define it. */
-export interface PortOptsInput {
-  network?: IdOrFilter<NeutronResourceFilter>;
-  description?: string;
-  nameSuffix?: string;
-  fixedIPs?: { subnet?: IdOrFilter<SubnetFilterFields>; ipAddress?: string }[];
-  securityGroups?: IdOrFilter<NeutronResourceFilter>[];
-  tags?: string[];
-  trunk?: boolean;
+/** Port settings that reference nothing in OpenStack: copied as they are from the spec to the resolved port. */
+interface PortSettings {
   adminStateUp?: boolean;
   macAddress?: string;
   allowedAddressPairs?: { ipAddress: string; macAddress?: string }[];
@@ -26,8 +19,31 @@ export interface PortOptsInput {
   valueSpecs?: { name: string; key: string; value: string }[];
 }
 
+const PORT_SETTINGS: (keyof PortSettings)[] = [
+  "adminStateUp",
+  "macAddress",
+  "allowedAddressPairs",
+  "hostID",
+  "vnicType",
+  "profile",
+  "enablePortSecurity",
+  "propagateUplinkStatus",
+  "valueSpecs",
+];
+
+/** A port of the machine spec (upstream PortOpts), as the API types define it. */
+export interface PortOptsInput extends PortSettings {
+  network?: IdOrFilter<NeutronResourceFilter>;
+  description?: string;
+  nameSuffix?: string;
+  fixedIPs?: { subnet?: IdOrFilter<SubnetFilterFields>; ipAddress?: string }[];
+  securityGroups?: IdOrFilter<NeutronResourceFilter>[];
+  tags?: string[];
+  trunk?: boolean;
+}
+
 /** A port with every reference resolved to an id (upstream ResolvedPortSpec); recorded in status.resolved.ports. */
-export interface ResolvedPort {
+export interface ResolvedPort extends PortSettings {
   name: string;
   description?: string;
   networkID: string;
@@ -35,15 +51,6 @@ export interface ResolvedPort {
   trunk?: boolean;
   fixedIPs?: { subnet?: string; ipAddress?: string }[];
   securityGroups?: string[];
-  adminStateUp?: boolean;
-  macAddress?: string;
-  allowedAddressPairs?: { ipAddress: string; macAddress?: string }[];
-  hostID?: string;
-  vnicType?: string;
-  profile?: { ovsHWOffload?: boolean; trustedVF?: boolean };
-  enablePortSecurity?: boolean;
-  propagateUplinkStatus?: boolean;
-  valueSpecs?: { name: string; key: string; value: string }[];
 }
 
 export interface PortPlanInput {
@@ -111,17 +118,7 @@ export async function resolvePorts(net: NetworkClient, input: PortPlanInput): Pr
       ...(trunk !== undefined ? { trunk } : {}),
       ...(fixedIPs.length ? { fixedIPs } : {}),
       ...(securityGroups.length ? { securityGroups: [...new Set(securityGroups)] } : {}),
-      ...pick(p, [
-        "adminStateUp",
-        "macAddress",
-        "allowedAddressPairs",
-        "hostID",
-        "vnicType",
-        "profile",
-        "enablePortSecurity",
-        "propagateUplinkStatus",
-        "valueSpecs",
-      ]),
+      ...pick(p, PORT_SETTINGS),
     });
   }
   return out;

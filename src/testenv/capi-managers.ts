@@ -41,8 +41,18 @@ export interface StartCapiManagersOptions {
   kubeconfigPath: string;
   /** Parent of the temp work dir (kubeconfig, webhook cert, sockets, logs); default: the OS temp dir. */
   workDir?: string;
-  /** Watch only this namespace (`--namespace`); default: all namespaces. */
-  namespace?: string;
+  /**
+   * Reconcile only objects labelled `cluster.x-k8s.io/watch-filter=<watchFilter>` (CAPI's `--watch-filter`), so
+   * that these managers leave other tests' Cluster API objects in a shared apiserver alone; default: all objects.
+   * Label the Cluster, the KubeadmControlPlane and its machineTemplate.metadata (KCP copies those labels to the
+   * Machines, KubeadmConfigs and infrastructure machines it creates), MachineDeployments and their templates.
+   *
+   * Why not `--namespace`: with it, CAPI v1.14.2's managers build a multi-namespace cache, whose informers are not
+   * SharedIndexInformers; KubeadmControlPlane casts its Machine informer to one and fails every reconcile after its
+   * first write ("failed to cast Machine informer to SharedIndexInformer"). The watch filter keeps the cache
+   * cluster-wide and only filters what is reconciled.
+   */
+  watchFilter?: string;
   /** How long to wait for every manager's /readyz; default 120 s. */
   readyTimeoutMs?: number;
   /** Manager binaries; default: the ones hack/testbins.sh built. */
@@ -134,7 +144,7 @@ export async function startCapiManagers(opts: StartCapiManagersOptions): Promise
     const netns = `/proc/${forwarder.pid}/ns/net`;
     const managers = specs.map((s) =>
       // nsenter without --fork execs the manager in place: the pid we record is the manager's.
-      spawnTied(s.name, "nsenter", [`--net=${netns}`, "--", s.binary, ...managerArgs(s, dir, certDir, opts.namespace)],
+      spawnTied(s.name, "nsenter", [`--net=${netns}`, "--", s.binary, ...managerArgs(s, dir, certDir, opts.watchFilter)],
         join(dir, `${s.name}.log`)),
     );
     processes.push(...managers);
@@ -164,7 +174,7 @@ function healthSocket(dir: string, s: ManagerSpec): string {
   return join(dir, `${s.name}-health.sock`);
 }
 
-function managerArgs(s: ManagerSpec, dir: string, certDir: string, namespace: string | undefined): string[] {
+function managerArgs(s: ManagerSpec, dir: string, certDir: string, watchFilter: string | undefined): string[] {
   return [
     `--kubeconfig=${join(dir, "kubeconfig")}`,
     "--leader-elect=false",
@@ -176,7 +186,7 @@ function managerArgs(s: ManagerSpec, dir: string, certDir: string, namespace: st
     // The CRD migrator would rewrite every CAPI object and the CRDs' storedVersions in an apiserver that other
     // tests share; everything there is stored at v1beta2 already, so there is nothing to migrate.
     "--skip-crd-migration-phases=StorageVersionMigration,CleanupManagedFields",
-    ...(namespace ? [`--namespace=${namespace}`] : []),
+    ...(watchFilter ? [`--watch-filter=${watchFilter}`] : []),
   ];
 }
 

@@ -12,6 +12,9 @@ import type { KubeClient } from "../../src/runtime/index.js";
 import type { SimConfig } from "../../src/sim/index.js";
 import { StandInTypes } from "../../src/demo/capi-types.js";
 import type { RunningSimulator } from "../helpers/sim.js";
+import { until } from "../helpers/until.js";
+
+export { until };
 
 const run = promisify(execFile);
 
@@ -156,20 +159,6 @@ export async function inventory(sim: RunningSimulator, project: string): Promise
   return p;
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, ms = 60_000): Promise<T> {
-  const t0 = Date.now();
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      lastErr = e;
-    }
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ""}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 export interface Condition {
   type: string;

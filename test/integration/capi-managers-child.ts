@@ -5,7 +5,7 @@ import { startCapiManagers } from "../../src/testenv/capi-managers.js";
 
 const [kubeconfigPath, workDir] = process.argv.slice(2);
 if (!kubeconfigPath || !workDir) throw new Error("usage: capi-managers-child.ts KUBECONFIG WORKDIR");
-const managers = await startCapiManagers({ kubeconfigPath, workDir, namespace: "capi-managers-child-none" });
+const managers = await startCapiManagers({ kubeconfigPath, workDir, watchFilter: "capi-managers-child-none" });
 process.stdout.write(`${JSON.stringify({ pids: managers.pids, forwarderPid: managers.forwarderPid })}\n`);
 // Keep the event loop alive: the managers' processes are unref'd on purpose.
 setInterval(() => undefined, 60_000);

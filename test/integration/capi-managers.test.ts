@@ -28,7 +28,7 @@ function kubeconfigPath(): string {
 
 beforeAll(async () => {
   hostListenersBefore = new Set(nonLoopbackListeners(readListenTables("self")).map(describeListener));
-  managers = await startCapiManagers({ kubeconfigPath: kubeconfigPath(), namespace: ns.name });
+  managers = await startCapiManagers({ kubeconfigPath: kubeconfigPath(), watchFilter: ns.name });
 }, 240_000);
 
 afterAll(async () => {
@@ -141,6 +141,7 @@ async function kube(kc: KubeConfig, method: string, path: string, body?: unknown
 const CLUSTER_API = "/apis/cluster.x-k8s.io/v1beta2";
 const INFRA_API = "/apis/infrastructure.cluster.x-k8s.io/v1beta2";
 const BOOTSTRAP_API = "/apis/bootstrap.cluster.x-k8s.io/v1beta2";
+const CONTROLPLANE_API = "/apis/controlplane.cluster.x-k8s.io/v1beta2";
 
 function path(api: string, plural: string, name?: string): string {
   return `${api}/namespaces/${ns.name}/${plural}${name ? `/${name}` : ""}`;
@@ -175,11 +176,15 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined>, 
   }
 }
 
+/** The label that puts an object in the managers' watch filter (the test namespace's name). */
+const WATCH_FILTER_LABEL = "cluster.x-k8s.io/watch-filter";
+
 function manifests(cluster: string): string {
+  const labels = `labels: { ${WATCH_FILTER_LABEL}: ${ns.name} }`;
   return `
 apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
 kind: OpenStackCluster
-metadata: { name: ${cluster} }
+metadata: { name: ${cluster}, ${labels} }
 spec:
   identityRef: { cloudName: openstack, name: ${cluster}-cloud-config }
 ---
@@ -194,11 +199,14 @@ spec:
 ---
 apiVersion: controlplane.cluster.x-k8s.io/v1beta2
 kind: KubeadmControlPlane
-metadata: { name: ${cluster}-control-plane }
+metadata: { name: ${cluster}-control-plane, ${labels} }
 spec:
   replicas: 1
   version: v1.34.1
   machineTemplate:
+    # KCP copies these labels to the Machine and KubeadmConfig it creates: without them, the core and bootstrap
+    # managers would ignore those.
+    metadata: { ${labels} }
     spec:
       infrastructureRef:
         { apiGroup: infrastructure.cluster.x-k8s.io, kind: OpenStackMachineTemplate, name: ${cluster}-control-plane }
@@ -209,7 +217,7 @@ spec:
 ---
 apiVersion: cluster.x-k8s.io/v1beta2
 kind: Cluster
-metadata: { name: ${cluster} }
+metadata: { name: ${cluster}, ${labels} }
 spec:
   clusterNetwork:
     pods: { cidrBlocks: ["192.168.0.0/16"] }
@@ -249,6 +257,11 @@ describe("Cluster API's managers run against the test apiserver", () => {
     const kc = testKubeConfig();
     const name = "capi-real";
     await applyManifests(kc, manifests(name), { namespace: ns.name });
+    // The same kind of Cluster without the watch-filter label (as another test's would be): left alone throughout.
+    const ignored = "capi-ignored";
+    await applyManifests(kc, manifests(ignored).replaceAll(`, labels: { ${WATCH_FILTER_LABEL}: ${ns.name} }`, ""), {
+      namespace: ns.name,
+    });
 
     // CAPI core adopts our infrastructure cluster and starts provisioning.
     const adopted = await eventually("CAPI core to own the OpenStackCluster", async () => {
@@ -321,6 +334,15 @@ describe("Cluster API's managers run against the test apiserver", () => {
     for (const suffix of ["ca", "etcd", "sa", "proxy", "kubeconfig"]) {
       await kube(kc, "GET", `/api/v1/namespaces/${ns.name}/secrets/${name}-${suffix}`);
     }
+
+    // Meanwhile nothing touched the unlabelled cluster: no finalizer, no owner, no Machine.
+    const ignoredCluster = await get(kc, CLUSTER_API, "clusters", ignored);
+    expect(ignoredCluster.metadata.finalizers ?? []).toEqual([]);
+    expect(ignoredCluster.status?.phase).toBeUndefined();
+    expect((await get(kc, INFRA_API, "openstackclusters", ignored)).metadata.ownerReferences ?? []).toEqual([]);
+    expect((await get(kc, CONTROLPLANE_API, "kubeadmcontrolplanes", `${ignored}-control-plane`)).metadata.finalizers ?? []).toEqual([]);
+    const machines = await list(kc, CLUSTER_API, "machines");
+    expect(machines.map((m) => m.spec?.["clusterName"])).toEqual([name]);
   }, 180_000);
 
   it("kills the managers and their relay when the process that started them is killed (SIGKILL)", async () => {

@@ -3,6 +3,7 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { openStackClusterController } from "../../src/controllers/openstackcluster/index.js";
 import { Manager, Metrics, createLogger } from "../../src/runtime/index.js";
+import { fastClusterControllerOptions } from "./controller-cluster-fixtures.js";
 
 const kubeconfigPath = process.env["CAPO_TEST_KUBECONFIG"];
 const namespace = process.env["CAPO_TEST_NAMESPACE"];
@@ -10,16 +11,7 @@ if (!kubeconfigPath || !namespace) throw new Error("set CAPO_TEST_KUBECONFIG and
 const kubeConfig = new KubeConfig();
 kubeConfig.loadFromFile(kubeconfigPath);
 const manager = new Manager({ kubeConfig, log: createLogger({ level: "debug" }), namespace, metrics: new Metrics(), syncPeriodMs: 600_000 });
-manager.add(
-  openStackClusterController({
-    loadBalancerWait: { timeoutMs: 20_000, intervalMs: 20 },
-    terminalRequeueMs: 1_000,
-    machinesGoneRequeueMs: 200,
-    bastionRequeueMs: 100,
-    backoffBaseMs: 50,
-    backoffMaxMs: 1_000,
-  }),
-);
+manager.add(openStackClusterController(fastClusterControllerOptions));
 await manager.start();
 process.stdout.write(`${JSON.stringify({ msg: "controller started" })}\n`);
 setInterval(() => undefined, 60_000);

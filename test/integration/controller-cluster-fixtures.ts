@@ -5,6 +5,9 @@ import { CapiTypes, CoreTypes, isNotFound, type KubeClient } from "../../src/run
 import type { SimConfig } from "../../src/sim/index.js";
 import { OpenStackClusterType, type OpenStackClusterObject } from "../../src/controllers/openstackcluster/types.js";
 import { admin, type RunningSimulator } from "../helpers/sim.js";
+import { until } from "../helpers/until.js";
+
+export { until };
 
 /** A password no log line may contain (the default world's "demo" is also the user and project name). */
 export const SIM_PASSWORD = "Tr0ub4dor-and-3-horse-staple";
@@ -15,6 +18,16 @@ export const simConfig: SimConfig = {
     { name: "admin", password: "admin-Zq81", projects: ["admin", "demo"] },
     { name: "demo", password: SIM_PASSWORD, projects: ["demo"] },
   ],
+};
+
+/** Short waits, requeues and backoff, so that a test sees each reconcile step within milliseconds. */
+export const fastClusterControllerOptions = {
+  loadBalancerWait: { timeoutMs: 20_000, intervalMs: 25 },
+  terminalRequeueMs: 1_000,
+  machinesGoneRequeueMs: 200,
+  bastionRequeueMs: 100,
+  backoffBaseMs: 50,
+  backoffMaxMs: 1_000,
 };
 
 export type Flavor = "without-lb" | "with-lb";
@@ -83,20 +96,6 @@ export function condition(osc: OpenStackClusterObject | undefined, type: string)
   return osc?.status?.conditions?.find((c) => c.type === type);
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 60_000): Promise<T> {
-  const t0 = Date.now();
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 export async function waitProvisioned(client: KubeClient, namespace: string, name: string, ms = 60_000): Promise<OpenStackClusterObject> {
   return until(`${namespace}/${name} provisioned`, async () => {

@@ -1,10 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OpenStackClusterType } from "../../src/controllers/openstackcluster/types.js";
 import { KubeClient } from "../../src/runtime/kube-client.js";
-import { repoRoot } from "../../src/testenv/index.js";
+import { ControllerProcess } from "../helpers/controller-process.js";
 import { testKubeConfig, useTestNamespace } from "../helpers/k8s.js";
 import { admin, startTestSimulator, type RunningSimulator } from "../helpers/sim.js";
 import {
@@ -18,40 +15,6 @@ import {
   until,
   waitProvisioned,
 } from "./controller-cluster-fixtures.js";
-
-/** The controller in a child process (vite-node runs the TypeScript fixture), killed with SIGKILL by the test. */
-class ControllerProcess {
-  readonly lines: string[] = [];
-  private constructor(readonly child: ChildProcess) {}
-
-  static async start(namespace: string): Promise<ControllerProcess> {
-    const root = repoRoot();
-    const child = spawn(process.execPath, [join(root, "node_modules", "vite-node", "vite-node.mjs"), join(root, "test", "integration", "controller-cluster-child.ts")], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, CAPO_TEST_KUBECONFIG: inject("kubeconfigPath") ?? process.env["CAPO_TEST_KUBECONFIG"], CAPO_TEST_NAMESPACE: namespace },
-    });
-    const p = new ControllerProcess(child);
-    const started = new Promise<void>((resolve, reject) => {
-      for (const stream of [child.stdout!, child.stderr!]) {
-        createInterface({ input: stream }).on("line", (l) => {
-          p.lines.push(l);
-          if (l.includes("controller started")) resolve();
-        });
-      }
-      child.once("exit", (code, signal) => reject(new Error(`controller child exited early: ${code ?? signal}\n${p.lines.join("\n")}`)));
-    });
-    await started;
-    return p;
-  }
-
-  async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((r) => this.child.once("exit", r));
-    this.child.kill("SIGKILL");
-    await exited;
-  }
-}
 
 describe("the OpenStackCluster controller killed at several points and restarted", () => {
   const ns = useTestNamespace("ctl-cluster-kill");
@@ -86,7 +49,7 @@ describe("the OpenStackCluster controller killed at several points and restarted
     let killed = 0;
     for (const [what, reached] of killPoints) {
       if (reached(counts(await inventory(sim)))) continue;
-      const p = await ControllerProcess.start(ns.name);
+      const p = await ControllerProcess.start("test/integration/controller-cluster-child.ts", ns.name);
       procs.push(p);
       await until(what, async () => reached(counts(await inventory(sim))), 60_000);
       await p.kill();
@@ -94,7 +57,7 @@ describe("the OpenStackCluster controller killed at several points and restarted
     }
     expect(killed).toBeGreaterThanOrEqual(4);
 
-    const last = await ControllerProcess.start(ns.name);
+    const last = await ControllerProcess.start("test/integration/controller-cluster-child.ts", ns.name);
     procs.push(last);
     const osc = await until("bastion ready", async () => {
       const o = await waitProvisioned(client, ns.name, "kill", 90_000);
@@ -122,7 +85,7 @@ describe("the OpenStackCluster controller killed at several points and restarted
     await client.delete(OpenStackClusterType, ns.name, "kill");
     await until("load balancer deleted", async () => counts(await inventory(sim))["loadbalancers"] === 0, 60_000);
     await last.kill();
-    const after = await ControllerProcess.start(ns.name);
+    const after = await ControllerProcess.start("test/integration/controller-cluster-child.ts", ns.name);
     procs.push(after);
     await until("OpenStackCluster gone", async () => (await getOSC(client, ns.name, "kill")) === undefined, 60_000);
     expect(Object.values(counts(await inventory(sim))).every((n) => n === 0)).toBe(true);

@@ -1,16 +1,17 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeCachedSessions } from "../../src/controllers/credentials.js";
 import { openStackClusterController } from "../../src/controllers/openstackcluster/index.js";
-import { OpenStackClusterType } from "../../src/controllers/openstackcluster/types.js";
+import { OpenStackClusterType, type OpenStackClusterObject } from "../../src/controllers/openstackcluster/types.js";
 import { generateCluster } from "../../src/manifests/generate/index.js";
-import { CapiTypes, CoreTypes, Manager, Metrics, createLogger, updateWithRetry } from "../../src/runtime/index.js";
+import { CapiTypes, CoreTypes, Manager, Metrics, updateWithRetry } from "../../src/runtime/index.js";
 import { KubeClient } from "../../src/runtime/kube-client.js";
+import { apiListerWatcher, type WatchHandle } from "../../src/runtime/list-watch.js";
 import { testKubeConfig, useTestNamespace } from "../helpers/k8s.js";
+import { capturingLogger } from "../helpers/log.js";
 import { admin, startTestSimulator, type RunningSimulator } from "../helpers/sim.js";
 import {
   SIM_PASSWORD,
@@ -18,6 +19,7 @@ import {
   condition,
   counts,
   createCluster,
+  fastClusterControllerOptions,
   getOSC,
   inventory,
   mutating,
@@ -52,6 +54,14 @@ describe("OpenStackCluster controller against a real kube-apiserver and the simu
   const sims: RunningSimulator[] = [];
   let client: KubeClient;
   let manager: Manager;
+  let watch: WatchHandle | undefined;
+  /** Every version of every OpenStackCluster in the namespace, in the order the apiserver stored them. */
+  const versions: OpenStackClusterObject[] = [];
+
+  /** The first stored version of `name` with status.initialization.provisioned=true. */
+  function firstProvisioned(name: string): OpenStackClusterObject | undefined {
+    return versions.find((o) => o.metadata?.name === name && o.status?.initialization?.provisioned === true);
+  }
 
   async function newSim(): Promise<RunningSimulator> {
     const sim = await startTestSimulator({ config: simConfig });
@@ -68,30 +78,22 @@ describe("OpenStackCluster controller against a real kube-apiserver and the simu
   beforeAll(async () => {
     const kubeConfig = testKubeConfig();
     client = new KubeClient(kubeConfig);
-    const log = createLogger({
-      level: "debug",
-      destination: new Writable({
-        write(chunk: Buffer, _e, cb) {
-          logLines.push(...chunk.toString().split("\n").filter(Boolean));
-          cb();
-        },
-      }),
+    // A watch sees every write, so a status briefly provisioned without Ready cannot slip between two GETs.
+    const lw = apiListerWatcher<OpenStackClusterObject>(client, OpenStackClusterType, { namespace: ns.name });
+    const start = await lw.list({ limit: 500 });
+    watch = await lw.watch({ resourceVersion: start.resourceVersion, timeoutSeconds: 3_600 }, (e) => {
+      if (e.type === "ADDED" || e.type === "MODIFIED") versions.push(e.object as OpenStackClusterObject);
     });
+    // Aborting in afterAll ends the stream with an error nobody needs.
+    watch.done.catch(() => undefined);
+    const log = capturingLogger(logLines);
     manager = new Manager({ kubeConfig, log, namespace: ns.name, metrics: new Metrics(), syncPeriodMs: 600_000, shutdownTimeoutMs: 20_000 });
-    manager.add(
-      openStackClusterController({
-        loadBalancerWait: { timeoutMs: 20_000, intervalMs: 25 },
-        terminalRequeueMs: 1_000,
-        machinesGoneRequeueMs: 200,
-        bastionRequeueMs: 100,
-        backoffBaseMs: 50,
-        backoffMaxMs: 1_000,
-      }),
-    );
+    manager.add(openStackClusterController(fastClusterControllerOptions));
     await manager.start();
   });
 
   afterAll(async () => {
+    watch?.abort();
     await manager?.stop();
     await closeCachedSessions();
     client?.close();
@@ -117,6 +119,9 @@ describe("OpenStackCluster controller against a real kube-apiserver and the simu
     }
     expect(condition(osc, "Paused")?.status).toBe("False");
     expect(osc.metadata?.finalizers).toContain("openstackcluster.infrastructure.cluster.x-k8s.io");
+    // The very write that set provisioned also set Ready=True (nothing else was left to do).
+    const first = await until("the provisioned version on the watch", () => firstProvisioned("nolb"));
+    expect(condition(first, "Ready")).toMatchObject({ status: "True", reason: "Provisioned" });
 
     const inv = await inventory(sim);
     const base = `k8s-clusterapi-cluster-${ns.name}-nolb`;
@@ -185,6 +190,15 @@ describe("OpenStackCluster controller against a real kube-apiserver and the simu
     const lbs = await login.call<{ loadbalancers: { vip_port_id: string }[] }>("GET", "/load-balancer/v2/lbaas/loadbalancers");
     expect(fips.body.floatingips[0]?.port_id).toBe(lbs.body.loadbalancers[0]?.vip_port_id);
     expect(fips.body.floatingips[0]?.floating_ip_address).toBe(lb?.ip);
+    // Each change waits for the load balancer to be ACTIVE again, so Octavia refuses none (409 "immutable") and
+    // nothing is sent twice: one POST per object.
+    const lbPosts = (await requestCounts(sim)).counts.filter((c) => c.service === "load-balancer" && c.method === "POST");
+    expect(Object.fromEntries(lbPosts.map((c) => [c.path, c.count]))).toEqual({
+      "/lbaas/loadbalancers": 1,
+      "/lbaas/listeners": 2,
+      "/lbaas/pools": 2,
+      "/lbaas/healthmonitors": 2,
+    });
 
     await admin(sim, "DELETE", "/requests");
     await updateWithRetry(client, OpenStackClusterType, osc, (d) => {
@@ -462,6 +476,9 @@ describe("OpenStackCluster controller against a real kube-apiserver and the simu
       return condition(o, "BastionReady")?.status === "True" && condition(o, "Ready")?.status === "True" ? o : undefined;
     });
     expect(osc.status?.bastion).toMatchObject({ name: "bst-bastion", state: "ACTIVE" });
+    // Provisioned was first written with Ready=False waiting for the bastion, never without Ready.
+    const first = await until("the provisioned version on the watch", () => firstProvisioned("bst"));
+    expect(condition(first, "Ready")).toMatchObject({ status: "False", reason: "BastionNotReady" });
     expect(osc.status?.bastion?.ip).toMatch(/^10\.6\.0\.\d+$/);
     expect(osc.status?.bastion?.floatingIP).toMatch(/^172\.24\.4\.\d+$/);
     expect(osc.status?.bastion?.floatingIP).not.toBe(osc.status?.apiServerFloatingIP?.ip);

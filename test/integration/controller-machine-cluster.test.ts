@@ -1,16 +1,16 @@
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStackClusterController } from "../../src/controllers/openstackcluster/index.js";
 import { createOpenStackMachineController } from "../../src/controllers/openstackmachine/index.js";
 import { OpenStackClusterType, OpenStackMachineType, type OpenStackMachineObject } from "../../src/controllers/openstackmachine/types.js";
 import { compute, createSession, loadBalancer, network, type OpenStackSession } from "../../src/openstack/index.js";
 import { cloudFromSecret } from "../../src/controllers/credentials.js";
-import { CapiTypes, CoreTypes, createLogger, isNotFound, Manager, Metrics } from "../../src/runtime/index.js";
+import { CapiTypes, CoreTypes, isNotFound, Manager, Metrics } from "../../src/runtime/index.js";
 import { KubeClient } from "../../src/runtime/kube-client.js";
 import { generateSshKeypair } from "../../src/sim/sshkeys.js";
 import { testKubeConfig, useTestNamespace } from "../helpers/k8s.js";
+import { capturingLogger } from "../helpers/log.js";
 import { startTestSimulator, type RunningSimulator } from "../helpers/sim.js";
-import { clusterSpec, counts, createCluster, getOSC, inventory, waitProvisioned } from "./controller-cluster-fixtures.js";
+import { clusterSpec, counts, createCluster, getOSC, inventory, requestCounts, waitProvisioned } from "./controller-cluster-fixtures.js";
 import { createCapiMachine, until } from "./controller-machine-env.js";
 
 /**
@@ -29,15 +29,7 @@ describe("OpenStackMachine controller with the OpenStackCluster controller", () 
   beforeAll(async () => {
     sim = await startTestSimulator();
     client = new KubeClient(testKubeConfig());
-    const log = createLogger({
-      level: "debug",
-      destination: new Writable({
-        write(chunk: Buffer, _e, cb) {
-          logLines.push(...chunk.toString().split("\n").filter(Boolean));
-          cb();
-        },
-      }),
-    });
+    const log = capturingLogger(logLines);
     manager = new Manager({ kubeConfig: testKubeConfig(), log, namespace: ns.name, metrics: new Metrics(), syncPeriodMs: 60_000 });
     manager.add(openStackClusterController({ machinesGoneRequeueMs: 200, backoffBaseMs: 50, backoffMaxMs: 1_000 }));
     manager.add(createOpenStackMachineController({ pollMinMs: 100, pollMaxMs: 500 }));
@@ -122,6 +114,16 @@ describe("OpenStackMachine controller with the OpenStackCluster controller", () 
       (await Promise.all(listeners.map(async (l) => octavia.members(l.default_pool_id ?? "").list()))).flat().map((m) => `${m.name} ${m.address}:${m.protocol_port}`);
     await until("lb-cp-0 in both pools", async () => (await membersOf()).length === 2);
     expect((await membersOf()).sort()).toEqual([`lb-cp-0 ${ip}:6443`, `lb-cp-0 ${ip}:8443`]);
+    // Every change waited for the load balancer to be ACTIVE again, so Octavia refused none (409 "immutable") and
+    // nothing was sent twice: one POST per load balancer object, one member per pool.
+    const lbPosts = (await requestCounts(sim)).counts.filter((c) => c.service === "load-balancer" && c.method === "POST");
+    expect(Object.fromEntries(lbPosts.map((c) => [c.path, c.count]))).toEqual({
+      "/lbaas/loadbalancers": 1,
+      "/lbaas/listeners": 2,
+      "/lbaas/pools": 2,
+      "/lbaas/healthmonitors": 2,
+      "/lbaas/pools/{pool_id}/members": 2,
+    });
 
     await client.delete(OpenStackMachineType, ns.name, "lb-cp-0");
     await until("lb-cp-0 deleted", async () => !(await getOSM("lb-cp-0")));

@@ -3,7 +3,6 @@
  * (network, subnet, router, security groups, API floating IP) created through our client, and the CAPI objects
  * core would create (Cluster, Machines, bootstrap Secrets), with our controller running in a Manager.
  */
-import { Writable } from "node:stream";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { cloudFromSecret } from "../../src/controllers/credentials.js";
 import { createOpenStackMachineController, type MachineControllerOptions } from "../../src/controllers/openstackmachine/index.js";
@@ -14,12 +13,14 @@ import {
   type OpenStackMachineObject,
 } from "../../src/controllers/openstackmachine/types.js";
 import { compute, createSession, network, type OpenStackSession } from "../../src/openstack/index.js";
-import { CapiTypes, CoreTypes, createLogger, isNotFound, Manager, Metrics, updateStatus } from "../../src/runtime/index.js";
+import { CapiTypes, CoreTypes, isNotFound, Manager, Metrics, updateStatus } from "../../src/runtime/index.js";
 import { KubeClient } from "../../src/runtime/kube-client.js";
 import { generateSshKeypair } from "../../src/sim/sshkeys.js";
 import type { StartSimulatorOptions } from "../../src/sim/index.js";
 import { admin, startTestSimulator, type RunningSimulator } from "../helpers/sim.js";
 import { testKubeConfig } from "../helpers/k8s.js";
+import { capturingLogger } from "../helpers/log.js";
+import { until as pollUntil } from "../helpers/until.js";
 
 export const CLOUD = "capo-sim";
 export const CLUSTER = "basic-1";
@@ -32,19 +33,9 @@ export interface InventoryItem {
 }
 export type Inventory = Record<string, InventoryItem[]>;
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false | null> | T | undefined | false | null, ms = 30_000): Promise<T> {
-  const t0 = Date.now();
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      lastErr = e;
-    }
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ""}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** The shared poll, with a shorter default wait: machine steps take seconds, not minutes. */
+export function until<T>(what: string, fn: () => Promise<T | undefined | false | null> | T | undefined | false | null, ms = 30_000): Promise<T> {
+  return pollUntil(what, fn, ms);
 }
 
 export class MachineTestEnv {
@@ -128,15 +119,7 @@ export class MachineTestEnv {
   }
 
   async startController(opts: MachineControllerOptions = {}, syncPeriodMs = 60_000): Promise<void> {
-    const log = createLogger({
-      level: "debug",
-      destination: new Writable({
-        write: (chunk: Buffer, _e, cb) => {
-          this.logLines.push(...chunk.toString().split("\n").filter(Boolean));
-          cb();
-        },
-      }),
-    });
+    const log = capturingLogger(this.logLines);
     const m = new Manager({ kubeConfig: testKubeConfig(), log, namespace: this.namespace, metrics: new Metrics(), syncPeriodMs, shutdownTimeoutMs: 10_000 });
     m.add(createOpenStackMachineController({ pollMinMs: 100, pollMaxMs: 500, recheckMs: 2_000, ...opts }));
     await m.start();

@@ -1,47 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { repoRoot } from "../../src/testenv/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ControllerProcess } from "../helpers/controller-process.js";
 import { useTestNamespace } from "../helpers/k8s.js";
 import { MachineTestEnv, until, type Inventory } from "./controller-machine-env.js";
-
-/** The machine controller in a child process (vite-node runs the TypeScript fixture), killed with SIGKILL. */
-class ControllerProcess {
-  readonly lines: string[] = [];
-  private constructor(readonly child: ChildProcess) {}
-
-  static async start(namespace: string): Promise<ControllerProcess> {
-    const root = repoRoot();
-    const child = spawn(
-      process.execPath,
-      [join(root, "node_modules", "vite-node", "vite-node.mjs"), join(root, "test", "integration", "controller-machine-child.ts")],
-      {
-        cwd: root,
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, CAPO_TEST_KUBECONFIG: inject("kubeconfigPath") ?? process.env["CAPO_TEST_KUBECONFIG"], CAPO_TEST_NAMESPACE: namespace },
-      },
-    );
-    const p = new ControllerProcess(child);
-    await new Promise<void>((resolve, reject) => {
-      for (const stream of [child.stdout!, child.stderr!]) {
-        createInterface({ input: stream }).on("line", (l) => {
-          p.lines.push(l);
-          if (l.includes("controller started")) resolve();
-        });
-      }
-      child.once("exit", (code, signal) => reject(new Error(`controller child exited early: ${code ?? signal}\n${p.lines.join("\n")}`)));
-    });
-    return p;
-  }
-
-  async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((r) => this.child.once("exit", r));
-    this.child.kill("SIGKILL");
-    await exited;
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -67,7 +27,7 @@ describe("the OpenStackMachine controller killed (SIGKILL) at random points whil
   async function killAtRandom(times: number): Promise<number> {
     let kills = 0;
     for (let i = 0; i < times; i++) {
-      proc = await ControllerProcess.start(ns.name);
+      proc = await ControllerProcess.start("test/integration/controller-machine-child.ts", ns.name);
       await sleep(100 + Math.floor(Math.random() * 900));
       await proc.kill();
       kills++;
@@ -79,7 +39,7 @@ describe("the OpenStackMachine controller killed (SIGKILL) at random points whil
     for (const n of names) await env.createMachine(n, { controlPlane: n.startsWith("kcp") });
     expect(await killAtRandom(5)).toBe(5);
 
-    proc = await ControllerProcess.start(ns.name);
+    proc = await ControllerProcess.start("test/integration/controller-machine-child.ts", ns.name);
     for (const n of names) await env.waitProvisioned(n, 60_000);
     const inv = await env.inventory();
     for (const n of names) {
@@ -96,7 +56,7 @@ describe("the OpenStackMachine controller killed (SIGKILL) at random points whil
 
     for (const n of names) await env.deleteMachine(n, false);
     await killAtRandom(4);
-    proc = await ControllerProcess.start(ns.name);
+    proc = await ControllerProcess.start("test/integration/controller-machine-child.ts", ns.name);
     for (const n of names) await env.deleteMachine(n, true);
     const after = await env.inventory();
     expect(after["servers"]).toEqual([]);

@@ -1,11 +1,9 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Manager,
   Metrics,
   addFinalizer,
-  createLogger,
   defineController,
   hasFinalizer,
   isNotFound,
@@ -17,6 +15,7 @@ import {
 } from "../../src/runtime/index.js";
 import { KubeClient } from "../../src/runtime/kube-client.js";
 import { testKubeConfig, useTestNamespace } from "../helpers/k8s.js";
+import { capturingLogger } from "../helpers/log.js";
 
 type ConfigMap = KubernetesObject & { data?: Record<string, string> };
 type Secret = KubernetesObject & { data?: Record<string, string> };
@@ -69,6 +68,14 @@ describe("a toy ConfigMap controller on the runtime, against the real apiserver"
         }
         return;
       }
+      if (cm.data?.["vanish"] === "true") {
+        // The object disappears while the pass runs; the pass then writes to it and gets a 404.
+        await ctx.client.delete(CoreTypes.configMap, ctx.namespace, ctx.name);
+        await ctx.client.patch(CoreTypes.configMap, ctx.name, { metadata: { labels: { late: "write" } } }, "merge", {
+          namespace: ctx.namespace,
+        });
+        return;
+      }
       const withFinalizer = await addFinalizer(ctx.client, CoreTypes.configMap, cm, FINALIZER);
       if (cm.data?.["slow"]) {
         await sleep(Number(cm.data["slow"]));
@@ -99,15 +106,7 @@ describe("a toy ConfigMap controller on the runtime, against the real apiserver"
   beforeAll(async () => {
     const kubeConfig = testKubeConfig();
     client = new KubeClient(kubeConfig);
-    const log = createLogger({
-      level: "debug",
-      destination: new Writable({
-        write(chunk: Buffer, _e, cb) {
-          logLines.push(...chunk.toString().split("\n").filter(Boolean));
-          cb();
-        },
-      }),
-    });
+    const log = capturingLogger(logLines);
     manager = new Manager({
       kubeConfig,
       log,
@@ -202,6 +201,25 @@ describe("a toy ConfigMap controller on the runtime, against the real apiserver"
     await client.patch(CoreTypes.configMap, "flaky", { data: { fail: "false" } }, "merge", { namespace: ns.name });
     await until("c:none", async () => (await getCm("flaky")).metadata?.annotations?.[OBSERVED_ANNOTATION] === "c:none");
     expect(logLines.some((l) => l.includes('"reconcile failed: asked to fail"') && l.includes(`"key":"${key}"`))).toBe(true);
+  });
+
+  it("treats a 404 on the object itself (deleted mid-pass) as done: no error, no retry", async () => {
+    const errorsBefore = (await metrics.reconcileErrors.get()).values.find((v) => v.labels.controller === "toy")?.value ?? 0;
+    await client.create<ConfigMap>(CoreTypes.configMap, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "vanishing", namespace: ns.name },
+      data: { vanish: "true" },
+    });
+    const key = `${ns.name}/vanishing`;
+    await until("the vanishing pass", () => (attempts.get(key) ?? 0) >= 1);
+    await sleep(500);
+    const errorsAfter = (await metrics.reconcileErrors.get()).values.find((v) => v.labels.controller === "toy")?.value ?? 0;
+    expect(errorsAfter).toBe(errorsBefore);
+    expect(logLines.some((l) => l.includes("reconcile failed") && l.includes(`"key":"${key}"`))).toBe(false);
+    expect(logLines.some((l) => l.includes("the object is gone") && l.includes(`"key":"${key}"`))).toBe(true);
+    // Not retried with backoff: the delete event may bring one more pass, which finds nothing in the cache.
+    expect(attempts.get(key) ?? 0).toBeLessThanOrEqual(2);
   });
 
   it("honours requeueAfter", async () => {

@@ -68,6 +68,34 @@ describe("seed clouds.yaml", () => {
     expect(def.auth).toMatchObject({ projectName: "Default Project 37137", projectDomainName: "CCP_Domain_37137" });
   });
 
+  it("warns that auth.version is ignored, naming file, cloud and key and the supported identity_api_version", async () => {
+    const file = parseCloudsYamlText(seedCloudsYaml(), "/tmp/seed/clouds.yaml");
+    const dev2 = await resolveCloudFromFile(file, "mycloud_dev2", { cacertPem: "PEM" });
+    expect(dev2.warnings).toHaveLength(1);
+    const w = dev2.warnings?.[0] ?? "";
+    expect(w).toContain("/tmp/seed/clouds.yaml");
+    expect(w).toContain('cloud "mycloud_dev2"');
+    expect(w).toContain("auth.version");
+    expect(w).toContain("identity_api_version: 3");
+    expect(w).toContain("unexpected keyword argument 'version'");
+    expect(w).not.toContain("<change me>");
+
+    // The supported spelling: identity_api_version beside auth gives no warning.
+    const fixed = parseCloudsYamlText(
+      "clouds:\n  c:\n    identity_api_version: 3\n    auth: {auth_url: 'https://k', username: u, password: p, domain_name: D, project_name: P}\n",
+      "fixed.yaml",
+    );
+    expect((await resolveCloudFromFile(fixed, "c")).warnings).toBeUndefined();
+  });
+
+  it("warns through resolveCloud too, for settings misplaced inside auth (hyphenated spelling included)", async () => {
+    const path = join(dir, "clouds.yaml");
+    await writeFile(path, "clouds:\n  c:\n    auth: {auth_url: 'https://k', username: u, password: p, domain_name: D, project_name: P, region-name: R1}\n");
+    const r = await resolveCloud({ file: path, env: envWith(), cwd: dir });
+    expect(r.warnings).toEqual([expect.stringContaining(`${path}: cloud "c" key auth.region-name is not supported`)]);
+    expect(r.warnings?.[0]).toContain("use region_name beside auth");
+  });
+
   it("reports the seed's unreadable cacert naming file, cloud and key", async () => {
     const path = join(dir, "clouds.yaml");
     await writeFile(path, seedCloudsYaml());

@@ -131,10 +131,16 @@ describe("capo env", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  let err = "";
   async function run(args: string[]): Promise<string> {
     let out = "";
+    err = "";
     vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
       out += chunk.toString();
+      return true;
+    });
+    vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+      err += chunk.toString();
       return true;
     });
     const program = new Command("capo").exitOverride();
@@ -143,6 +149,18 @@ describe("capo env", () => {
     vi.restoreAllMocks();
     return out;
   }
+
+  it("warns on stderr (not in the exports) about the seed's auth.version", async () => {
+    const path = join(dir, "clouds.yaml");
+    await writeFile(path, seedDefault.replace("    cacert: /path/to/cacert.pem\n", ""));
+    const out = await run(["env", "--file", path, "--cloud", "mycloud_default"]);
+    expect(err).toBe(
+      `warning: ${path}: cloud "mycloud_default" key auth.version is not supported: capo ignores it and ` +
+        `python-openstackclient rejects it ("unexpected keyword argument 'version'"); use identity_api_version: 3 beside auth (not inside it)\n`,
+    );
+    expect(out).toContain("export CAPO_CLOUD=");
+    expect(out).not.toContain("warning");
+  });
 
   it("prints exports that bash evaluates to the right values for a hostile password", async () => {
     const path = join(dir, "clouds.yaml");

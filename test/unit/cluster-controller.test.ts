@@ -1,7 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { closeCachedSessions, cloudFromSecret, openStackSessionFor } from "../../src/controllers/credentials.js";
 import { classify } from "../../src/controllers/openstackcluster/classify.js";
-import { setCondition, type Condition } from "../../src/controllers/openstackcluster/conditions.js";
+import { setCondition, type Condition } from "../../src/controllers/conditions.js";
+import { markProvisioned, readyCondition } from "../../src/controllers/openstackcluster/readiness.js";
+import type { ClusterStatus, OpenStackClusterObject } from "../../src/controllers/openstackcluster/types.js";
 import { BadRequestError, OverQuotaError, RateLimitedError, ServiceUnavailableError } from "../../src/openstack/index.js";
 import { KubeApiError, type KubeClient } from "../../src/runtime/index.js";
 import { TerminalError } from "../../src/services/errors.js";
@@ -112,5 +114,61 @@ describe("conditions", () => {
     setCondition(list, { type: "Ready", status: "True", reason: "Ok" }, 2, new Date("2026-01-03T00:00:00Z"));
     expect(list[0]?.lastTransitionTime).toBe("2026-01-03T00:00:00Z");
     expect(list[0]?.message).toBe("");
+  });
+});
+
+describe("provisioned and Ready are written together", () => {
+  type Spec = OpenStackClusterObject["spec"];
+  const base: Spec = { identityRef: { name: "creds", cloudName: "mycloud" } } as Spec;
+  const bastionSpec = { flavor: { filter: { name: "m1.small" } }, image: { filter: { name: "cirros" } } };
+  const withBastion = { ...base, bastion: { enabled: true, spec: bastionSpec } } as Spec;
+  const now = new Date("2026-01-01T00:00:00Z");
+  const bastionCondition = (status: Condition["status"], reason: string, message = ""): Condition => ({
+    type: "BastionReady",
+    status,
+    reason,
+    message,
+    lastTransitionTime: "2025-12-31T00:00:00Z",
+  });
+
+  it("first provisioning without a bastion: provisioned and Ready=True in one status", () => {
+    const s: ClusterStatus = { conditions: [{ ...bastionCondition("False", "X"), type: "Paused" }] };
+    markProvisioned(s, base, 3, now);
+    expect(s.initialization).toEqual({ provisioned: true });
+    expect(s.conditions?.find((c) => c.type === "Ready")).toEqual({
+      type: "Ready",
+      status: "True",
+      reason: "Provisioned",
+      message: "",
+      lastTransitionTime: "2026-01-01T00:00:00Z",
+      observedGeneration: 3,
+    });
+  });
+
+  it("a bastion still to create, building, removed from the spec, or failing keeps Ready=False in that same write", () => {
+    const first: ClusterStatus = {};
+    markProvisioned(first, withBastion, 1, now);
+    expect(first.initialization?.provisioned).toBe(true);
+    expect(first.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "False", reason: "BastionNotReady", message: "waiting for the bastion server" });
+
+    const building: ClusterStatus = { conditions: [bastionCondition("False", "Building", "bastion server is BUILD")] };
+    expect(readyCondition(withBastion, building)).toEqual({ type: "Ready", status: "False", reason: "BastionNotReady", message: "waiting for the bastion server" });
+
+    const removing: ClusterStatus = { bastion: { name: "b", id: "srv" } as ClusterStatus["bastion"], conditions: [bastionCondition("True", "Ready")] };
+    expect(readyCondition({ ...withBastion, bastion: { enabled: false } } as Spec, removing)).toMatchObject({ status: "False", reason: "BastionNotReady", message: "removing the bastion" });
+
+    // The failing step writes Ready as "<condition>: <message>" with its reason; recomputing gives the same.
+    const failing: ClusterStatus = { conditions: [bastionCondition("False", "FlavorNotFound", "bastion.spec.flavor m9.huge not found")] };
+    expect(readyCondition(withBastion, failing)).toEqual({
+      type: "Ready",
+      status: "False",
+      reason: "FlavorNotFound",
+      message: "BastionReady: bastion.spec.flavor m9.huge not found",
+    });
+  });
+
+  it("a ready bastion, or a disabled one with nothing left, gives Ready=True", () => {
+    expect(readyCondition(withBastion, { conditions: [bastionCondition("True", "Ready")] })).toMatchObject({ status: "True", reason: "Provisioned" });
+    expect(readyCondition({ ...base, bastion: { enabled: false } } as Spec, {})).toMatchObject({ status: "True", reason: "Provisioned" });
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it, vi } from "vitest";
@@ -24,6 +24,33 @@ describe("capo generate cluster (CLI)", () => {
     } finally {
       vi.restoreAllMocks();
     }
+  });
+
+  it("prints clouds.yaml warnings to stderr, keeping the manifests clean", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "capo-gen-cli-"));
+    const clouds = path.join(dir, "clouds.yaml");
+    writeFileSync(clouds, "clouds:\n  c:\n    auth: {auth_url: 'https://k:5000', username: u, password: pw-91x, domain_name: D, project_name: P, version: 3}\n");
+    const out = path.join(dir, "cluster.yaml");
+    let stderr = "";
+    vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
+    try {
+      await buildProgram()
+        .exitOverride()
+        .parseAsync([
+          "node", "capo", "generate", "cluster", "c1", "--cloud", "c", "--clouds-file", clouds, "--kubernetes-version", "v1.31.4",
+          "--external-network", "public", "--image", "img", "--control-plane-flavor", "m1", "--worker-flavor", "m1",
+          "--ssh-key", "k", "--dns-servers", "8.8.8.8", "--failure-domain", "nova", "-o", out,
+        ]);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(stderr).toBe(
+      `warning: ${clouds}: cloud "c" key auth.version is not supported: capo ignores it and python-openstackclient ` +
+        `rejects it ("unexpected keyword argument 'version'"); use identity_api_version: 3 beside auth (not inside it)\n`,
+    );
+    const manifests = readFileSync(out, "utf8");
+    expect(manifests).toContain("kind: OpenStackCluster");
+    expect(manifests).not.toContain("warning");
   });
 
   it("lists all missing values in one user error", async () => {

@@ -121,7 +121,7 @@ describe("capo generate cluster", () => {
 
     const mhcs = byKind(objects, "MachineHealthCheck");
     for (const mhc of mhcs) {
-      expect(mhc.spec.checks.unhealthyMachineConditions).toEqual([{ type: "InfrastructureReady", status: "False", timeoutSeconds: 120 }]);
+      expect(mhc.spec.checks.unhealthyMachineConditions).toEqual([{ type: "InfrastructureReady", status: "False", timeoutSeconds: 600 }]);
     }
     expect(mhcs.map((m) => Object.keys(m.spec.selector.matchLabels))).toEqual([
       ["cluster.x-k8s.io/cluster-name", "cluster.x-k8s.io/control-plane"],
@@ -139,6 +139,14 @@ describe("capo generate cluster", () => {
     const [osc] = byKind(objects, "OpenStackCluster");
     expect(osc!.spec.apiServer).toEqual({ enableFloatingIP: true });
     expect(osc!.spec.externalNetwork).toEqual({ filter: { name: "public" } });
+  });
+
+  it("takes the MachineHealthChecks' InfrastructureReady timeout from OPENSTACK_MHC_INFRA_TIMEOUT_SECONDS (both flavors)", async () => {
+    for (const flavor of ["default", "without-lb"] as const) {
+      const { objects } = await generateCluster({ ...full, flavor, env: { OPENSTACK_MHC_INFRA_TIMEOUT_SECONDS: "900" } });
+      const timeouts = byKind(objects, "MachineHealthCheck").map((m) => m.spec.checks.unhealthyMachineConditions[0].timeoutSeconds);
+      expect(timeouts).toEqual([900, 900]);
+    }
   });
 
   it("reports every missing value in one error, naming the option to set", async () => {
@@ -172,6 +180,17 @@ describe("capo generate cluster", () => {
     expect(err.message).toMatch(/NAME "Bad_Name": must be a DNS label/);
     expect(err.message).toMatch(/--kubernetes-version "1.31"/);
     expect(err.message).not.toContain("s3cret");
+  });
+
+  it("returns the clouds.yaml warnings of the cloud it used (auth.version), and none for a clean cloud", async () => {
+    expect((await generateCluster(full)).warnings).toEqual([]);
+    const versioned = path.join(dir, "versioned.yaml");
+    writeFileSync(versioned, readFileSync(cloudsFile, "utf8").replace("      password: s3cret\n", "      password: s3cret\n      version: 3\n"));
+    const { warnings } = await generateCluster({ ...full, cloudsFile: versioned });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`${versioned}: cloud "mycloud_default" key auth.version`);
+    expect(warnings[0]).toContain("identity_api_version: 3");
+    expect(warnings[0]).not.toContain("s3cret");
   });
 
   it("reads values from clusterctl variables in the environment (as set by capo env)", async () => {

@@ -91,4 +91,18 @@ describe("parseErrorBody", () => {
     expect(isRetryable(errorForStatus("x", info(500)))).toBe(true);
     expect(isRetryable(errorForStatus("x", info(404)))).toBe(false);
   });
+
+  it("names each error by its class (what logs and e.name show)", () => {
+    const info = (status: number) => ({ status, service: "s", method: "GET", path: "/" });
+    expect([400, 401, 403, 404, 409, 429, 503, 302].map((s) => errorForStatus("x", info(s)).name)).toEqual([
+      "BadRequestError",
+      "UnauthorizedError",
+      "ForbiddenError",
+      "NotFoundError",
+      "ConflictError",
+      "RateLimitedError",
+      "ServiceUnavailableError",
+      "OpenStackError",
+    ]);
+  });
 });

@@ -1,24 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningSimulator } from "../helpers/sim.js";
-import { SimSession, admin, loadReference, shapeDiff, startTestSimulator } from "../helpers/sim.js";
+import { expectMessage, expectShape } from "../helpers/sim-expect.js";
+import { SimSession, admin, startTestSimulator } from "../helpers/sim.js";
 
 // Octavia (recordings 101-125) and the tiny-quota project (207-218), replayed against the simulator.
 
 let sim: RunningSimulator;
 let s: SimSession;
 const NOVA = { "OpenStack-API-Version": "compute 2.90", "X-OpenStack-Nova-API-Version": "2.90" };
-
-function expectShape(file: string, status: number, body: unknown, ignore: string[] = []): void {
-  const ref = loadReference(file);
-  expect(status, `${file} status`).toBe(ref.response.status);
-  expect(shapeDiff(ref.response.body, body, { ignore }), `${file} shape`).toEqual([]);
-}
-
-function expectMessage(file: string, actual: unknown, replace: [string, string][] = []): void {
-  let expected = JSON.stringify(loadReference(file).response.body);
-  for (const [from, to] of replace) expected = expected.split(from).join(to);
-  expect(JSON.stringify(actual)).toBe(expected);
-}
 
 type Lb = { loadbalancer: { id: string; provisioning_status: string; vip_port_id: string; vip_address: string } };
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningSimulator } from "../helpers/sim.js";
-import { SimSession, loadReference, shapeDiff, startTestSimulator } from "../helpers/sim.js";
+import { expectMessage, expectShape } from "../helpers/sim-expect.js";
+import { SimSession, loadReference, startTestSimulator } from "../helpers/sim.js";
 
 // Replays the recorded Zed exchanges against the simulator and compares status, key structure, value types and
 // error messages (ids, times and addresses differ by nature).
@@ -9,19 +10,6 @@ let sim: RunningSimulator;
 let s: SimSession;
 const NOVA = { "OpenStack-API-Version": "compute 2.90", "X-OpenStack-Nova-API-Version": "2.90" };
 const ids: Record<string, string> = {};
-
-function expectShape(file: string, status: number, body: unknown, ignore: string[] = []): void {
-  const ref = loadReference(file);
-  expect(status, `${file} status`).toBe(ref.response.status);
-  expect(shapeDiff(ref.response.body, body, { ignore }), `${file} shape`).toEqual([]);
-}
-
-/** The error message with the recording's ids replaced by ours. */
-function expectMessage(file: string, actual: unknown, replace: [string, string][] = []): void {
-  let expected = JSON.stringify(loadReference(file).response.body);
-  for (const [from, to] of replace) expected = expected.split(from).join(to);
-  expect(JSON.stringify(actual)).toBe(expected);
-}
 
 beforeAll(async () => {
   sim = await startTestSimulator({

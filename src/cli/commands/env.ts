@@ -32,6 +32,8 @@ export function registerEnv(program: Command): void {
         return;
       }
       const cloud = await resolveCloud({ file: flags.file, cloud: flags.cloud });
+      // stderr, so `eval "$(capo env ...)"` still only sees the exports.
+      for (const w of cloud.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(renderExports(renderEnvVars(cloud), flags.shell));
     });
 }

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
 import { FLAVORS, generateCluster } from "../../manifests/generate/index.js";
-import type { TemplateFlavor } from "../../manifests/generate/index.js";
+import type { GenerateOptions, TemplateFlavor } from "../../manifests/generate/index.js";
 import { UserError } from "../../util/errors.js";
 
 function count(flag: string) {
@@ -16,23 +16,13 @@ function flavor(v: string): TemplateFlavor {
   return v as TemplateFlavor;
 }
 
-interface ClusterFlags {
-  namespace?: string;
-  flavor?: TemplateFlavor;
-  kubernetesVersion?: string;
-  controlPlaneCount?: number;
-  workerCount?: number;
-  cloud?: string;
-  cloudsFile?: string;
-  externalNetwork?: string;
-  image?: string;
-  controlPlaneFlavor?: string;
-  workerFlavor?: string;
+/** The options as commander parses them: most carry generateCluster's names; these three are spelled for the CLI. */
+type ClusterFlags = Omit<GenerateOptions, "clusterName" | "sshKeyName" | "dnsServers" | "env" | "cwd" | "templatesDir"> & {
   sshKey?: string;
+  /** Comma-separated. */
   dnsServers?: string;
-  failureDomain?: string;
   output?: string;
-}
+};
 
 export function registerGenerate(program: Command): void {
   const generate = program.command("generate").description("Render manifests");
@@ -61,23 +51,14 @@ export function registerGenerate(program: Command): void {
       .option("--failure-domain <az>", "availability zone for control plane and workers")
       .option("-o, --output <path>", "write the manifests here instead of stdout")
       .action(async (name: string, flags: ClusterFlags) => {
+        const { sshKey, dnsServers, output: _output, ...same } = flags;
         const result = await generateCluster({
+          ...same,
           clusterName: name,
-          namespace: flags.namespace,
-          flavor: flags.flavor,
-          kubernetesVersion: flags.kubernetesVersion,
-          controlPlaneCount: flags.controlPlaneCount,
-          workerCount: flags.workerCount,
-          cloud: flags.cloud,
-          cloudsFile: flags.cloudsFile,
-          externalNetwork: flags.externalNetwork,
-          image: flags.image,
-          controlPlaneFlavor: flags.controlPlaneFlavor,
-          workerFlavor: flags.workerFlavor,
-          sshKeyName: flags.sshKey,
-          dnsServers: flags.dnsServers?.split(",").map((s) => s.trim()).filter(Boolean),
-          failureDomain: flags.failureDomain,
+          sshKeyName: sshKey,
+          dnsServers: dnsServers?.split(",").map((s) => s.trim()).filter(Boolean),
         });
+        for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
         if (flags.output) {
           try {
             await writeFile(flags.output, result.yaml, { mode: 0o600 });

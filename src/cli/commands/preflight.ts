@@ -1,19 +1,9 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { resolveCloud } from "../../clouds/index.js";
-import { renderChecklist, runPreflight } from "../../ops/preflight.js";
+import { renderChecklist, runPreflight, type PreflightOptions } from "../../ops/preflight.js";
 
-interface PreflightFlags {
-  cloud?: string;
-  file?: string;
-  externalNetwork?: string;
-  image: string;
-  controlPlaneFlavor: string;
-  workerFlavor: string;
-  sshKey?: string;
-  availabilityZone?: string;
-  controlPlaneCount: number;
-  workerCount: number;
-}
+/** What to check, plus which cloud of which clouds.yaml. */
+type PreflightFlags = PreflightOptions & { cloud?: string; file?: string };
 
 function count(value: string): number {
   const n = Number(value);
@@ -39,17 +29,9 @@ export function registerPreflight(program: Command): void {
     .option("--control-plane-count <n>", "control plane machines", count, 1)
     .option("--worker-count <n>", "worker machines", count, 1)
     .action(async (flags: PreflightFlags) => {
-      const cloud = await resolveCloud({ file: flags.file, cloud: flags.cloud });
-      const results = await runPreflight(cloud, {
-        externalNetwork: flags.externalNetwork,
-        image: flags.image,
-        controlPlaneFlavor: flags.controlPlaneFlavor,
-        workerFlavor: flags.workerFlavor,
-        sshKey: flags.sshKey,
-        availabilityZone: flags.availabilityZone,
-        controlPlaneCount: flags.controlPlaneCount,
-        workerCount: flags.workerCount,
-      });
+      const { cloud: cloudName, file, ...options } = flags;
+      const cloud = await resolveCloud({ file, cloud: cloudName });
+      const results = await runPreflight(cloud, options);
       process.stdout.write(renderChecklist(results));
       if (results.some((r) => r.status === "fail")) process.exitCode = 1;
     });

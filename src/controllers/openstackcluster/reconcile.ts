@@ -23,7 +23,8 @@ import { failureDomainsFrom } from "../../services/failuredomains.js";
 import { UserError } from "../../util/errors.js";
 import { openStackSessionFor } from "../credentials.js";
 import { classify } from "./classify.js";
-import { setCondition, type ConditionInput } from "./conditions.js";
+import { setCondition, type ConditionInput } from "../conditions.js";
+import { BASTION_BUILDING, markProvisioned, readyCondition } from "./readiness.js";
 import {
   CAPI_GROUP,
   CLUSTER_FINALIZER,
@@ -253,9 +254,7 @@ export class ClusterReconciler {
     });
 
     const wasProvisioned = this.status.initialization?.provisioned === true;
-    await this.patchStatus((s) => {
-      s.initialization = { ...s.initialization, provisioned: true };
-    });
+    await this.patchStatus((s) => markProvisioned(s, this.obj.spec, this.obj.metadata?.generation));
     if (!wasProvisioned) {
       const ep = this.obj.spec.controlPlaneEndpoint;
       await this.event("Normal", "Provisioned", `cluster infrastructure ready; API server endpoint ${ep?.host ?? ""}:${ep?.port ?? ""}`);
@@ -263,15 +262,8 @@ export class ClusterReconciler {
 
     // 6. bastion (after provisioning: machines need not wait for it, but Ready does)
     const bastionPending = await this.step(Conditions.bastion, () => this.reconcileBastion(session, external));
-    if (bastionPending) {
-      await this.patchStatus((s) =>
-        this.condition(s, { type: Conditions.ready, status: "False", reason: "BastionNotReady", message: "waiting for the bastion server" }),
-      );
-      return bastionPending;
-    }
-
-    await this.patchStatus((s) => this.condition(s, { type: Conditions.ready, status: "True", reason: "Provisioned", message: "" }));
-    return;
+    await this.patchStatus((s) => this.condition(s, readyCondition(this.obj.spec, s)));
+    return bastionPending;
   }
 
   private async reconcileNetwork(networking: NetworkingService, external: Network | undefined): Promise<Subnet[]> {
@@ -526,7 +518,7 @@ export class ClusterReconciler {
     }
     if (server.status !== "ACTIVE") {
       await this.patchStatus((s) =>
-        this.condition(s, { type: Conditions.bastion, status: "False", reason: "Building", message: `bastion server is ${server.status ?? "being created"}` }),
+        this.condition(s, { type: Conditions.bastion, status: "False", reason: BASTION_BUILDING, message: `bastion server is ${server.status ?? "being created"}` }),
       );
       return { requeueAfterMs: this.opts.bastionRequeueMs };
     }

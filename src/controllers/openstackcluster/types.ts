@@ -1,7 +1,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { OpenStackClusterSpec, OpenStackClusterStatus } from "../../api/index.js";
 import type { ResourceType } from "../../runtime/index.js";
-import type { Condition } from "./conditions.js";
+import type { Condition } from "../conditions.js";
 
 export const OpenStackClusterType = {
   group: "infrastructure.cluster.x-k8s.io",

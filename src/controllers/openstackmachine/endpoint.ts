@@ -4,6 +4,7 @@ import { NotFoundError } from "../../openstack/index.js";
 import { CapiTypes, CLUSTER_NAME_LABEL, keyFor } from "../../runtime/index.js";
 import { decideApiFloatingIP, holderOf, type ControlPlaneMachineView } from "../../services/api-floating-ip.js";
 import { deleteIgnoringNotFound } from "../../services/find-or-create.js";
+import { DEFAULT_LOAD_BALANCER_WAIT, waitForLoadBalancerSettled } from "../../services/loadbalancer.js";
 import { getCondition, Reason } from "./conditions.js";
 import type { Clients, MachineScope } from "./scope.js";
 import { CONTROL_PLANE_LABEL, OpenStackMachineType, type MachineObject, type OpenStackMachineObject } from "./types.js";
@@ -132,6 +133,14 @@ async function reconcileLoadBalancerMembership(scope: MachineScope, clients: Cli
     address = port.fixed_ips?.find((f) => f.ip_address && !f.ip_address.includes(":"))?.ip_address ?? port.fixed_ips?.[0]?.ip_address;
     if (!address) return;
   }
+  // Each member change puts the load balancer in PENDING_UPDATE, and Octavia refuses the next one (409) until it is
+  // ACTIVE again: wait before each change (another machine may have just made one) and after the last.
+  let changed = false;
+  const change = async (mutate: () => Promise<unknown>): Promise<void> => {
+    await waitForLoadBalancerSettled(octavia, lbID, DEFAULT_LOAD_BALANCER_WAIT);
+    await mutate();
+    changed = true;
+  };
   // Each listener of the load balancer forwards its port to its default pool; the member listens on the same port.
   const listeners = (await octavia.listeners.list()).filter((l) => (l.loadbalancers ?? []).some((x) => x.id === lbID));
   for (const listener of listeners) {
@@ -141,13 +150,14 @@ async function reconcileLoadBalancerMembership(scope: MachineScope, clients: Cli
     const mine = (await members.list()).filter((m) => m.name === scope.name);
     for (const m of mine) {
       if (!join || m.address !== address || m.protocol_port !== listener.protocol_port) {
-        await deleteIgnoringNotFound(() => members.delete(m.id));
+        await change(() => deleteIgnoringNotFound(() => members.delete(m.id)));
         await scope.event("Normal", "LoadBalancerMemberDeleted", `left pool ${poolID} (${m.address}:${m.protocol_port})`);
       }
     }
     if (join && address && !mine.some((m) => m.address === address && m.protocol_port === listener.protocol_port)) {
-      await members.create({ name: scope.name, address, protocol_port: listener.protocol_port });
+      await change(() => members.create({ name: scope.name, address, protocol_port: listener.protocol_port }));
       await scope.event("Normal", "LoadBalancerMemberCreated", `joined pool ${poolID} as ${address}:${listener.protocol_port}`);
     }
   }
+  if (changed) await waitForLoadBalancerSettled(octavia, lbID, DEFAULT_LOAD_BALANCER_WAIT);
 }

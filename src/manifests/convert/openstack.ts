@@ -221,6 +221,16 @@ export function legacyMachineSpec(t: Tracker, f: Fields, objectNamespace: string
   return out;
 }
 
+/** identityRef of upstream v1beta1 (type defaults to Secret, as upstream's default does). */
+function v1beta1IdentityRef(ir: Fields): JsonObject {
+  return {
+    type: ir.take("type") ?? "Secret",
+    name: ir.take("name"),
+    cloudName: ir.take("cloudName"),
+    ...(ir.has("region") ? { region: ir.take("region") } : {}),
+  };
+}
+
 function v1beta1Port(f: Fields): JsonObject {
   const out: JsonObject = {};
   for (const k of [
@@ -280,21 +290,30 @@ export function v1beta1MachineSpec(t: Tracker, f: Fields): JsonObject {
   ]) {
     put(out, k, f.take(k));
   }
-  if (f.has("identityRef")) {
-    const ir = f.sub("identityRef");
-    out["identityRef"] = {
-      type: ir.take("type") ?? "Secret",
-      name: ir.take("name"),
-      cloudName: ir.take("cloudName"),
-      ...(ir.has("region") ? { region: ir.take("region") } : {}),
-    };
-  }
+  if (f.has("identityRef")) out["identityRef"] = v1beta1IdentityRef(f.sub("identityRef"));
   f.drop("floatingIPPoolRef", "floating IP pools (OpenStackFloatingIPPool) are not supported by capo; dropped");
   return out;
 }
 
 export function machineSpec(gen: SourceGeneration, t: Tracker, f: Fields, ns: string | undefined): JsonObject {
   return gen === "legacy" ? legacyMachineSpec(t, f, ns) : v1beta1MachineSpec(t, f);
+}
+
+/** The bastion's own settings, named alike in every source version (its machine spec is not). */
+function bastionSettings(b: Fields): JsonObject {
+  const bastion: JsonObject = {};
+  put(bastion, "enabled", b.take("enabled"));
+  put(bastion, "availabilityZone", b.take("availabilityZone"));
+  put(bastion, "floatingIP", b.take("floatingIP"));
+  return bastion;
+}
+
+/** spec.managedNetwork from the older flat MTU and disablePortSecurity fields; undefined when neither is set. */
+function managedNetwork(mtu: unknown, disablePortSecurity: unknown): JsonObject | undefined {
+  const out: JsonObject = {};
+  put(out, "mtu", mtu);
+  if (typeof disablePortSecurity === "boolean") out["enablePortSecurity"] = !disablePortSecurity;
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** An OpenStackCluster spec in v1alpha3..v1alpha7 shape. */
@@ -320,12 +339,7 @@ export function legacyClusterSpec(t: Tracker, f: Fields, ns: string | undefined)
     const p = legacySubnetParam(f.sub("subnet"));
     if (p) out["subnets"] = [p];
   }
-  const mtu = f.take("networkMtu") ?? f.take("networkMTU");
-  const dps = f.take("disablePortSecurity");
-  const managedNetwork: JsonObject = {};
-  put(managedNetwork, "mtu", mtu);
-  if (typeof dps === "boolean") managedNetwork["enablePortSecurity"] = !dps;
-  if (Object.keys(managedNetwork).length > 0) out["managedNetwork"] = managedNetwork;
+  put(out, "managedNetwork", managedNetwork(f.take("networkMtu") ?? f.take("networkMTU"), f.take("disablePortSecurity")));
 
   const routerIPs = f.take("externalRouterIPs");
   if (Array.isArray(routerIPs) && routerIPs.length > 0) {
@@ -384,10 +398,7 @@ export function legacyClusterSpec(t: Tracker, f: Fields, ns: string | undefined)
   put(out, "controlPlaneOmitAvailabilityZone", f.take("controlPlaneOmitAvailabilityZone"));
   if (f.has("bastion")) {
     const b = f.sub("bastion");
-    const bastion: JsonObject = {};
-    put(bastion, "enabled", b.take("enabled"));
-    put(bastion, "availabilityZone", b.take("availabilityZone"));
-    put(bastion, "floatingIP", b.take("floatingIP"));
+    const bastion = bastionSettings(b);
     if (b.has("instance")) bastion["spec"] = legacyMachineSpec(t, b.sub("instance"), ns);
     else if (b.has("flavor") || b.has("image")) bastion["spec"] = legacyMachineSpec(t, b, ns);
     out["bastion"] = bastion;
@@ -404,11 +415,7 @@ export function v1beta1ClusterSpec(t: Tracker, f: Fields): JsonObject {
   for (const k of ["controlPlaneEndpoint", "controlPlaneAvailabilityZones", "controlPlaneOmitAvailabilityZone"]) {
     put(out, k, f.take(k));
   }
-  const managedNetwork: JsonObject = {};
-  put(managedNetwork, "mtu", f.take("networkMTU"));
-  const dps = f.take("disablePortSecurity");
-  if (typeof dps === "boolean") managedNetwork["enablePortSecurity"] = !dps;
-  if (Object.keys(managedNetwork).length > 0) out["managedNetwork"] = managedNetwork;
+  put(out, "managedNetwork", managedNetwork(f.take("networkMTU"), f.take("disablePortSecurity")));
   const routerIPs = f.take("externalRouterIPs");
   if (Array.isArray(routerIPs) && routerIPs.length > 0) out["managedRouter"] = { externalIPs: routerIPs };
   const disableExt = f.take("disableExternalNetwork");
@@ -434,22 +441,11 @@ export function v1beta1ClusterSpec(t: Tracker, f: Fields): JsonObject {
   }
   if (f.has("bastion")) {
     const b = f.sub("bastion");
-    const bastion: JsonObject = {};
-    put(bastion, "enabled", b.take("enabled"));
-    put(bastion, "availabilityZone", b.take("availabilityZone"));
-    put(bastion, "floatingIP", b.take("floatingIP"));
+    const bastion = bastionSettings(b);
     if (b.has("spec")) bastion["spec"] = v1beta1MachineSpec(t, b.sub("spec"));
     out["bastion"] = bastion;
   }
-  if (f.has("identityRef")) {
-    const ir = f.sub("identityRef");
-    out["identityRef"] = {
-      type: ir.take("type") ?? "Secret",
-      name: ir.take("name"),
-      cloudName: ir.take("cloudName"),
-      ...(ir.has("region") ? { region: ir.take("region") } : {}),
-    };
-  }
+  if (f.has("identityRef")) out["identityRef"] = v1beta1IdentityRef(f.sub("identityRef"));
   return out;
 }
 

@@ -39,6 +39,8 @@ export interface GenerateOptions {
 export interface GenerateResult {
   objects: KubeObject[];
   yaml: string;
+  /** Things accepted but probably not meant (e.g. clouds.yaml keys that are ignored); the CLI prints them to stderr. */
+  warnings: string[];
 }
 
 /** Which option (or variable) supplies each template variable, for the missing-values message. */
@@ -111,7 +113,12 @@ function checkValues(
   }
 }
 
-async function cloudVariables(opts: GenerateOptions, env: NodeJS.ProcessEnv, problems: string[]): Promise<Record<string, string>> {
+async function cloudVariables(
+  opts: GenerateOptions,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+  warnings: string[],
+): Promise<Record<string, string>> {
   const fromEnv = !opts.cloud && !opts.cloudsFile && env["OPENSTACK_CLOUD_YAML_B64"];
   if (fromEnv) {
     const out: Record<string, string> = {};
@@ -120,6 +127,7 @@ async function cloudVariables(opts: GenerateOptions, env: NodeJS.ProcessEnv, pro
   }
   try {
     const cloud = await resolveCloud({ file: opts.cloudsFile, cloud: opts.cloud, env, cwd: opts.cwd });
+    warnings.push(...(cloud.warnings ?? []));
     const rendered = renderEnvVars(cloud);
     const out: Record<string, string> = {};
     for (const k of CLOUD_VARS) if (rendered[k] !== undefined) out[k] = rendered[k];
@@ -144,10 +152,11 @@ export async function generateCluster(opts: GenerateOptions): Promise<GenerateRe
   }
   const template = await readFile(templatePath(flavor, opts.templatesDir), "utf8");
   const problems: string[] = [];
+  const warnings: string[] = [];
 
   const vars: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && /^[A-Z0-9_]+$/.test(k)) vars[k] = v;
-  Object.assign(vars, await cloudVariables(opts, env, problems));
+  Object.assign(vars, await cloudVariables(opts, env, problems, warnings));
   const set = (name: string, v: string | number | undefined) => {
     if (v !== undefined) vars[name] = String(v);
   };
@@ -201,5 +210,5 @@ export async function generateCluster(opts: GenerateOptions): Promise<GenerateRe
   if (invalid.length > 0) {
     throw new UserError(`cannot generate cluster ${opts.clusterName}: invalid values:\n  - ${invalid.join("\n  - ")}`);
   }
-  return { objects, yaml: stringifyDocuments(objects) };
+  return { objects, yaml: stringifyDocuments(objects), warnings };
 }

@@ -10,11 +10,14 @@ export interface Condition {
 
 export type ConditionInput = Pick<Condition, "type" | "status" | "reason"> & { message?: string };
 
+/** Any stored condition list: the API types read status as a plain string. */
+type StoredCondition = Omit<Condition, "status"> & { status: string };
+
 /**
  * Sets one condition in place. lastTransitionTime changes only when status changes, so writing the same
  * condition again produces no diff (and no status write).
  */
-export function setCondition(conditions: Condition[], c: ConditionInput, generation: number | undefined, now = new Date()): void {
+export function setCondition(conditions: StoredCondition[], c: ConditionInput, generation?: number, now = new Date()): void {
   const i = conditions.findIndex((x) => x.type === c.type);
   const prev = i >= 0 ? conditions[i] : undefined;
   const next: Condition = {
@@ -29,11 +32,6 @@ export function setCondition(conditions: Condition[], c: ConditionInput, generat
   else conditions.push(next);
 }
 
-export function getCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+export function getCondition<C extends { type: string }>(conditions: readonly C[] | undefined, type: string): C | undefined {
   return conditions?.find((c) => c.type === type);
-}
-
-export function removeCondition(conditions: Condition[], type: string): void {
-  const i = conditions.findIndex((x) => x.type === type);
-  if (i >= 0) conditions.splice(i, 1);
 }
