@@ -1,13 +1,51 @@
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
+import { runDemo } from "../../demo/run.js";
+import { FLAVORS, type TemplateFlavor } from "../../manifests/generate/index.js";
+import { parseDuration } from "../../runtime/duration.js";
+
+interface DemoFlags {
+  exit: boolean;
+  flavor: TemplateFlavor;
+  workers: number;
+  controlPlanes: number;
+  timeout: string;
+}
+
+function count(flag: string, min: number) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > 20) {
+      throw new InvalidArgumentError(`${flag} must be a whole number from ${min} to 20`);
+    }
+    return Number(v);
+  };
+}
+
+function flavor(v: string): TemplateFlavor {
+  if (!(FLAVORS as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${FLAVORS.join(", ")}`);
+  return v as TemplateFlavor;
+}
 
 export function registerDemo(program: Command): void {
   program
     .command("demo")
-    .description("Run the whole flow on the embedded default: OpenStack simulator + local management API")
-    .action(() => {
-      process.stdout.write(
-        "capo demo: the embedded default (simulator, local kube-apiserver, controllers) is being built; " +
-          "see README.md for what works today.\n",
-      );
+    .description(
+      "Run the whole flow on this machine: the OpenStack simulator, a local etcd + kube-apiserver with the CRDs, " +
+        "capo's controllers, a generated cluster, and a SIMULATED Cluster API core that creates its Machines. " +
+        "Shows progress, the resulting objects and the OpenStack resources behind them, then runs until Ctrl-C " +
+        "(which removes everything). The first run builds kube-apiserver and etcd from the Go module proxy.",
+    )
+    .option("--exit", "exit after showing the result instead of running until Ctrl-C", false)
+    .option("--flavor <flavor>", `cluster template flavor: ${FLAVORS.join(" | ")}`, flavor, "default")
+    .option("--control-planes <n>", "control-plane machines", count("--control-planes", 1), 1)
+    .option("--workers <n>", "worker machines", count("--workers", 0), 2)
+    .option("--timeout <duration>", "how long to wait for every machine to be provisioned", "5m")
+    .action(async (flags: DemoFlags) => {
+      await runDemo({
+        exit: flags.exit,
+        flavor: flags.flavor,
+        controlPlanes: flags.controlPlanes,
+        workers: flags.workers,
+        timeoutMs: parseDuration(flags.timeout, "--timeout"),
+      });
     });
 }

@@ -1,0 +1,172 @@
+import { spawn } from "node:child_process";
+import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
+import { closeCachedSessions } from "../controllers/credentials.js";
+import { controllers as registeredControllers } from "../controllers/index.js";
+import { Manager, createLogger, type ControllerDefinition } from "../runtime/index.js";
+import { startSimulator, type FaultConfig, type RunningSimulator, type SimConfig } from "../sim/index.js";
+import { ensureTestBins, installCrds, repoRoot, startControlPlane, type ControlPlane, type TestBins } from "../testenv/index.js";
+import { onProcessExit } from "../testenv/exit-cleanup.js";
+import { errorMessage } from "../util/errors.js";
+
+/** The controllers the demo and the benchmark need, by their registered name. */
+export const REQUIRED_CONTROLLERS = ["openstackcluster", "openstackmachine"] as const;
+
+export const SIM_CLOUD_NAME = "capo-sim";
+
+export interface LocalEnvironmentOptions {
+  simConfig?: SimConfig;
+  faults?: FaultConfig;
+  /** Run the controllers in this process (default true; the benchmark runs them in a child process). */
+  startControllers?: boolean;
+  /** Default: the registry in src/controllers/index.ts. */
+  controllerDefs?: readonly ControllerDefinition[];
+  /** Progress messages ("starting the simulator ..."). */
+  onStep?: (message: string) => void;
+}
+
+export interface LocalEnvironment {
+  readonly workDir: string;
+  readonly sim: RunningSimulator;
+  readonly controlPlane: ControlPlane;
+  readonly kubeConfig: KubeConfig;
+  readonly bins: TestBins;
+  /** clouds.yaml pointing at the simulator (cloud "capo-sim"). */
+  readonly cloudsYamlPath: string;
+  /** JSON log lines of the in-process controllers. */
+  readonly controllerLogPath: string;
+  readonly manager: Manager | undefined;
+  /** Names of the controllers running in this process. */
+  readonly controllers: string[];
+  /** Required controllers that are not registered in src/controllers/index.ts. */
+  readonly missingControllers: string[];
+  /** Stops everything that was started, in reverse order, and removes the work dir. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+function testBinsCached(): boolean {
+  const dir = process.env["CAPO_TESTBIN_DIR"] ?? join(repoRoot(), ".cache", "testbin");
+  return existsSync(join(dir, "paths.json"));
+}
+
+/** Runs hack/testbins.sh with its progress on our stderr (a cold build takes minutes), then reads the paths. */
+async function provideTestBins(onStep: (m: string) => void): Promise<TestBins> {
+  if (!testBinsCached()) {
+    onStep(
+      "building kube-apiserver and etcd (and Cluster API's managers, used by the tests) and fetching Cluster API's " +
+        "CRDs from the Go module proxy with hack/testbins.sh: this happens once and may take several minutes the first time",
+    );
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn("bash", [join(repoRoot(), "hack", "testbins.sh")], { cwd: repoRoot(), stdio: ["ignore", "ignore", "inherit"] });
+      child.once("error", reject);
+      child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`hack/testbins.sh failed (exit code ${code ?? "?"}); see its messages above`))));
+    });
+  }
+  return ensureTestBins();
+}
+
+/**
+ * The embedded default world on this machine: the OpenStack simulator, a local etcd + kube-apiserver with our CRDs and
+ * Cluster API's, and (optionally) our controllers in this process. Everything listens on 127.0.0.1 on ports picked at
+ * run time, lives in one temp dir, and is stopped by stop() — or by src/testenv's exit and signal handlers if the
+ * process ends first.
+ */
+export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}): Promise<LocalEnvironment> {
+  const onStep = opts.onStep ?? (() => undefined);
+  const workDir = mkdtempSync(join(tmpdir(), "capo-demo-"));
+  const unregisterDir = onProcessExit(() => rmSync(workDir, { recursive: true, force: true }));
+  const stops: (() => Promise<void>)[] = [];
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      for (const s of stops.reverse()) {
+        try {
+          await s();
+        } catch {
+          // Best effort: keep stopping the rest.
+        }
+      }
+      rmSync(workDir, { recursive: true, force: true, maxRetries: 3 });
+      unregisterDir();
+    })();
+    return stopped;
+  };
+
+  try {
+    const bins = await provideTestBins(onStep);
+
+    onStep("starting the OpenStack simulator");
+    const sim = await startSimulator({ config: opts.simConfig, faults: opts.faults });
+    stops.push(() => sim.close());
+    const cloudsYamlPath = join(workDir, "clouds.yaml");
+    writeFileSync(cloudsYamlPath, sim.cloudsYaml(SIM_CLOUD_NAME), { mode: 0o600 });
+
+    onStep(`starting etcd and kube-apiserver ${bins.kubernetesVersion}`);
+    const controlPlane = await startControlPlane({ workDir });
+    stops.push(() => controlPlane.stop());
+
+    onStep(`installing our CRDs and Cluster API ${bins.capiVersion}'s CRDs`);
+    await installCrds(controlPlane.kubeconfigPath, [join(repoRoot(), "config", "crd"), bins.capiCrdDir]);
+
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(controlPlane.kubeconfigPath);
+
+    const defs = opts.controllerDefs ?? registeredControllers;
+    const names = defs.map((d) => d.name);
+    const missingControllers = REQUIRED_CONTROLLERS.filter((n) => !names.includes(n));
+    const controllerLogPath = join(workDir, "controllers.log");
+    let manager: Manager | undefined;
+    if (opts.startControllers !== false) {
+      onStep(`starting our controllers in this process: ${names.join(", ") || "(none registered)"}`);
+      const running = await startControllerManager(kubeConfig, controllerLogPath, defs);
+      stops.push(running.stop);
+      manager = running.manager;
+    }
+
+    return {
+      workDir,
+      sim,
+      controlPlane,
+      kubeConfig,
+      bins,
+      cloudsYamlPath,
+      controllerLogPath,
+      manager,
+      controllers: opts.startControllers !== false ? names : [],
+      missingControllers,
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw new Error(`cannot start the local environment: ${errorMessage(e)}`, { cause: e });
+  }
+}
+
+/**
+ * Our controllers in this process, as `capo controller` runs them (no leader election, no probe or metrics ports),
+ * logging JSON lines to `logPath`. stop() drains reconciles (5 s at most) and closes the OpenStack sessions.
+ */
+export async function startControllerManager(
+  kubeConfig: KubeConfig,
+  logPath: string,
+  defs: readonly ControllerDefinition[] = registeredControllers,
+): Promise<{ manager: Manager; stop: () => Promise<void> }> {
+  const logStream = createWriteStream(logPath, { flags: "a", mode: 0o600 });
+  const log = createLogger({ level: "info", destination: logStream, base: { component: "capo-controller" } });
+  const manager = new Manager({ kubeConfig, log, shutdownTimeoutMs: 5_000, syncPeriodMs: 60_000 });
+  for (const d of defs) manager.add(d);
+  const stop = async (): Promise<void> => {
+    await manager.stop();
+    await closeCachedSessions();
+    await new Promise<void>((resolve) => logStream.end(resolve));
+  };
+  try {
+    await manager.start();
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { manager, stop };
+}
