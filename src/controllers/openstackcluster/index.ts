@@ -30,12 +30,14 @@ function ownedBy(obj: KubernetesObject, clusterName: string, cache: CacheLookup)
  * Secrets and the cluster's Machines (deletion waits for them).
  */
 export function openStackClusterController(
-  opts: Partial<ClusterReconcilerOptions> & { backoffBaseMs?: number; backoffMaxMs?: number } = {},
+  opts: Partial<ClusterReconcilerOptions> & { backoffBaseMs?: number; backoffMaxMs?: number; concurrency?: number } = {},
 ): ControllerDefinition {
-  const { backoffBaseMs, backoffMaxMs, ...rest } = opts;
+  const { backoffBaseMs, backoffMaxMs, concurrency, ...rest } = opts;
   const options: ClusterReconcilerOptions = { ...defaultClusterReconcilerOptions, ...rest };
   return defineController({
     name: "openstackcluster",
+    // A pass may wait on Octavia for seconds; clusters must not queue behind each other (upstream's default is 10).
+    concurrency: concurrency ?? 10,
     // A failed step is retried soon but not hammered: OpenStack outages last seconds to minutes.
     backoffBaseMs: backoffBaseMs ?? 500,
     backoffMaxMs: backoffMaxMs ?? 120_000,

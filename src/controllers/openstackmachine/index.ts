@@ -48,7 +48,7 @@ export function createOpenStackMachineController(opts: MachineControllerOptions 
   return defineController({
     name: "openstackmachine",
     primary: OpenStackMachineType,
-    concurrency: opts.concurrency ?? 4,
+    concurrency: opts.concurrency ?? 10,
     secondaries: [
       // The Machine gets its bootstrap data, failure domain or deletion: reconcile its infrastructure machine.
       { gvk: CapiTypes.machine, mapToPrimaryKeys: (m) => refKeys(m, "infrastructureRef", "OpenStackMachine") },
