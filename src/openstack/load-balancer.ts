@@ -64,6 +64,13 @@ export interface OctaviaFilter {
   [k: string]: unknown;
 }
 
+export interface LoadBalancerFlavor {
+  id: string;
+  name: string;
+  enabled?: boolean;
+  [k: string]: unknown;
+}
+
 function octaviaQuery(f: OctaviaFilter = {}): Query {
   const { tags, tagsAny, notTags, ...rest } = f;
   const q: Query = {};
@@ -107,6 +114,8 @@ export function loadBalancer(session: OpenStackSession) {
     listeners: crud<Listener>(session, lbaas("listeners"), "listener", "listeners"),
     pools: crud<Pool>(session, lbaas("pools"), "pool", "pools"),
     healthMonitors: crud<HealthMonitor>(session, lbaas("healthmonitors"), "healthmonitor", "healthmonitors"),
+    /** Octavia flavors (the operator's load balancer sizes), looked up by name. */
+    flavors: crud<LoadBalancerFlavor>(session, lbaas("flavors"), "flavor", "flavors"),
     /** Members of one pool. */
     members: (poolId: string) =>
       crud<Member>(

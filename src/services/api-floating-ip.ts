@@ -39,6 +39,14 @@ export function isLiveHolder(m: ControlPlaneMachineView): boolean {
   return !m.deleting && !m.gone && m.instanceState !== "ERROR";
 }
 
+/** Nova states in which a server exists but serves nothing (stopped by someone, suspended, shelved). */
+const NOT_SERVING_STATES = new Set(["SHUTOFF", "STOPPED", "SUSPENDED", "PAUSED", "SHELVED", "SHELVED_OFFLOADED"]);
+
+/** A live holder that is not serving: the API behind the address is down until it is started again. */
+export function isStoppedHolder(m: ControlPlaneMachineView): boolean {
+  return isLiveHolder(m) && NOT_SERVING_STATES.has(m.instanceState ?? "");
+}
+
 /** A machine that may receive the address: live, ACTIVE, and with a port to point at. */
 export function isHealthyCandidate(m: ControlPlaneMachineView): boolean {
   return isLiveHolder(m) && m.instanceState === "ACTIVE" && !!m.primaryPortId;
@@ -69,10 +77,23 @@ export function decideApiFloatingIP(
   machines: readonly ControlPlaneMachineView[],
 ): FloatingIPDecision {
   const holder = holderOf(currentPortId, machines);
+  const candidate = oldestFirst(machines).find(isHealthyCandidate);
+  if (holder && isStoppedHolder(holder)) {
+    // A stopped holder has failed as an API endpoint; it hands over only when a healthy machine can take the
+    // address, since detaching it would help nobody.
+    if (candidate?.primaryPortId) {
+      return {
+        action: "associate",
+        machine: candidate.name,
+        portId: candidate.primaryPortId,
+        reason: `holder ${holder.name} is ${holder.instanceState}; oldest healthy control-plane machine is ${candidate.name}`,
+      };
+    }
+    return { action: "keep", holder: holder.name, reason: `holder ${holder.name} is ${holder.instanceState}; no healthy control-plane machine to take it` };
+  }
   if (holder && isLiveHolder(holder)) {
     return { action: "keep", holder: holder.name, reason: `held by live control-plane machine ${holder.name}` };
   }
-  const candidate = oldestFirst(machines).find(isHealthyCandidate);
   const why = !currentPortId
     ? "unassociated"
     : !holder

@@ -167,7 +167,15 @@ export class NetworkingService {
    * The cluster router: found or created, then its external gateway set to externalNetwork (when there is
    * one) and an interface on `subnet` added, each only if missing.
    */
-  async ensureRouter(subnet: Subnet, externalNetwork: Network | undefined, known: KnownIds): Promise<Ensured<Router>> {
+  async ensureRouter(
+    subnet: Subnet,
+    externalNetwork: Network | undefined,
+    known: KnownIds,
+    externalFixedIPs: ExternalFixedIP[] = [],
+  ): Promise<Ensured<Router>> {
+    const gateway = externalNetwork
+      ? { network_id: externalNetwork.id, ...(externalFixedIPs.length ? { external_fixed_ips: externalFixedIPs } : {}) }
+      : undefined;
     const { resource, created } = await findOrCreate<Router>({
       knownId: known.routerId,
       get: (id) => this.net.routers.get(id),
@@ -177,12 +185,12 @@ export class NetworkingService {
           name: this.name,
           description: createdByDescription(this.cluster),
           tags: resourceTags(this.cluster, this.specTags),
-          ...(externalNetwork ? { external_gateway_info: { network_id: externalNetwork.id } } : {}),
+          ...(gateway ? { external_gateway_info: gateway } : {}),
         }),
     });
     let router = resource;
-    if (externalNetwork && router.external_gateway_info?.network_id !== externalNetwork.id) {
-      router = await this.net.setRouterGateway(router.id, { network_id: externalNetwork.id });
+    if (gateway && !gatewayMatches(router, gateway.network_id, externalFixedIPs)) {
+      router = await this.net.setRouterGateway(router.id, gateway);
     }
     if (!(await this.routerHasInterfaceOn(router.id, subnet))) {
       await this.net.addRouterInterface(router.id, { subnet_id: subnet.id });
@@ -281,4 +289,18 @@ function ignoreNotFound(e: unknown): undefined {
 
 function notFoundAsTerminal(e: unknown, reason: string, message: string): unknown {
   return isNotFound(e) ? new TerminalError(reason, message) : e;
+}
+
+/** A fixed address of the router on the external network (spec.managedRouter.externalIPs, resolved). */
+export interface ExternalFixedIP {
+  subnet_id: string;
+  ip_address?: string;
+}
+
+/** The router's gateway is on the external network and holds every requested fixed address. */
+function gatewayMatches(router: Router, networkId: string, wanted: readonly ExternalFixedIP[]): boolean {
+  const gw = router.external_gateway_info;
+  if (gw?.network_id !== networkId) return false;
+  const have = gw.external_fixed_ips ?? [];
+  return wanted.every((w) => have.some((h) => h.subnet_id === w.subnet_id && (!w.ip_address || h.ip_address === w.ip_address)));
 }

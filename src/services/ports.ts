@@ -58,6 +58,8 @@ export interface PortPlanInput {
   cluster: ClusterIdentity;
   /** The cluster network (OpenStackCluster status.network.id): the default for ports without a network. */
   clusterNetworkID?: string;
+  /** The cluster's primary subnet (status.network.subnets[0]): where a port on the cluster network gets its address. */
+  clusterPrimarySubnetID?: string;
   /** The managed security group of the machine's role (control plane or worker), if the cluster has one. */
   managedSecurityGroupID?: string;
   /** spec.securityGroups of the machine: applied to every port that does not list its own. */
@@ -102,6 +104,8 @@ export async function resolvePorts(net: NetworkClient, input: PortPlanInput): Pr
       const subnet = f.subnet ? (await networking.resolveSubnet(f.subnet, networkID, `${field}.fixedIPs[${j}].subnet`)).id : undefined;
       fixedIPs.push({ ...(subnet ? { subnet } : {}), ...(f.ipAddress ? { ipAddress: f.ipAddress } : {}) });
     }
+    // On a cluster network with several subnets, Neutron would pick one; the cluster's primary subnet is the one.
+    if (!p.network && !p.fixedIPs?.length && input.clusterPrimarySubnetID) fixedIPs.push({ subnet: input.clusterPrimarySubnetID });
     let securityGroups: string[] = [];
     if (p.enablePortSecurity !== false) {
       securityGroups = p.securityGroups

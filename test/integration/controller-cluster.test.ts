@@ -262,6 +262,64 @@ describe("OpenStackCluster controller against a real kube-apiserver and the simu
     expect(names((await inventory(sim))["networks"])).toEqual(["users-net"]);
   });
 
+  it("managedRouter.externalIPs pins the router's external address; primarySubnet orders a given network's subnets", async () => {
+    const sim = await newSim();
+    const login = await import("../helpers/sim.js").then((m) => m.SimSession.login(sim, { password: SIM_PASSWORD }));
+    await createCluster(
+      client,
+      ns.name,
+      "extip",
+      sim,
+      clusterSpec("extip", "without-lb", { managedRouter: { externalIPs: [{ fixedIP: "172.24.4.77", subnet: { filter: { name: "public-subnet" } } }] } }),
+    );
+    const osc = await waitProvisioned(client, ns.name, "extip");
+    expect(osc.status?.router?.ips).toEqual(["172.24.4.77"]);
+    const router = await login.call<{ router: { external_gateway_info: { external_fixed_ips: { ip_address: string }[] } } }>(
+      "GET",
+      `/networking/v2.0/routers/${osc.status?.router?.id}`,
+    );
+    expect(router.body.router.external_gateway_info.external_fixed_ips.map((x) => x.ip_address)).toEqual(["172.24.4.77"]);
+    await deleteAndWait("extip");
+
+    const net = await login.call<{ network: { id: string } }>("POST", "/networking/v2.0/networks", { network: { name: "two-subnets" } });
+    for (const [name, cidr] of [["first", "10.20.0.0/24"], ["second", "10.21.0.0/24"]]) {
+      await login.call("POST", "/networking/v2.0/subnets", { subnet: { name, network_id: net.body.network.id, cidr, ip_version: 4 } });
+    }
+    await createCluster(
+      client,
+      ns.name,
+      "primary",
+      sim,
+      clusterSpec("primary", "without-lb", {
+        managedSubnets: undefined,
+        network: { id: net.body.network.id },
+        primarySubnet: { filter: { name: "second" } },
+      }),
+    );
+    const p = await waitProvisioned(client, ns.name, "primary");
+    expect(p.status?.network?.subnets?.map((x) => x.name)).toEqual(["second", "first"]);
+    await deleteAndWait("primary");
+  });
+
+  it("an unknown Octavia flavor is named in APIEndpointReady and no load balancer is created", async () => {
+    const sim = await newSim();
+    await createCluster(
+      client,
+      ns.name,
+      "lbflavor",
+      sim,
+      clusterSpec("lbflavor", "with-lb", { apiServer: { managedLoadBalancer: { enabled: true, flavor: "amphora-huge" } } }),
+    );
+    const osc = await until("APIEndpointReady=False", async () => {
+      const o = await getOSC(client, ns.name, "lbflavor");
+      return condition(o, "APIEndpointReady")?.status === "False" && condition(o, "APIEndpointReady")?.reason === "LoadBalancerFlavorNotFound" ? o : undefined;
+    });
+    expect(condition(osc, "APIEndpointReady")?.message).toContain("amphora-huge");
+    expect(counts(await inventory(sim)).loadbalancers).toBe(0);
+    await deleteAndWait("lbflavor");
+    expect(counts(await inventory(sim))).toEqual(ZERO);
+  });
+
   it("a wrong external network name gives a condition that names it, and fixing the spec recovers", async () => {
     const sim = await newSim();
     await createCluster(client, ns.name, "badext", sim, clusterSpec("badext", "without-lb", { externalNetwork: { filter: { name: "pubilc" } } }));
@@ -515,6 +573,22 @@ describe("OpenStackCluster controller against a real kube-apiserver and the simu
     expect(bad.status?.initialization?.provisioned).toBe(true);
     await deleteAndWait("bstbad");
     expect(counts(await inventory(badSim))).toEqual(ZERO);
+
+    // Machine settings the bastion does not honour are refused by name, never silently dropped.
+    const oddSim = await newSim();
+    const oddBastion = {
+      enabled: true,
+      spec: { flavor: { filter: { name: "m1.small" } }, image: { filter: { name: "cirros" } }, serverMetadata: [{ key: "a", value: "b" }] },
+    };
+    await createCluster(client, ns.name, "bstodd", oddSim, clusterSpec("bstodd", "without-lb", { bastion: oddBastion }));
+    const odd = await until("BastionReady=False BastionSpecUnsupported", async () => {
+      const o = await getOSC(client, ns.name, "bstodd");
+      return condition(o, "BastionReady")?.reason === "BastionSpecUnsupported" ? o : undefined;
+    });
+    expect(condition(odd, "BastionReady")?.message).toContain("bastion.spec.serverMetadata");
+    expect(counts(await inventory(oddSim)).servers).toBe(0);
+    await deleteAndWait("bstodd");
+    expect(counts(await inventory(oddSim))).toEqual(ZERO);
   });
 
   it("without external network: the endpoint is apiServer.fixedIP, else the user's controlPlaneEndpoint; no router, no floating IP", async () => {

@@ -184,6 +184,17 @@ describe("OpenStackMachine controller against the real apiserver and the simulat
     expect(stopped.status?.instanceState).toBe("SHUTOFF");
     await env.session.request("compute", "POST", ospath`/servers/${wid}/action`, { body: { "os-start": null } });
     await until("w-1 Ready again", async () => readyOf(await env.getOSM("w-1"))?.status === "True", resyncMs + 1_500);
+
+    // The seed's "stopping a KCP node": a stopped holder serves no API, so it hands the address to the oldest
+    // healthy control-plane machine once; started again, it does not take it back (no travelling).
+    const cp4 = (await serverIDOf("cp-4")) ?? "";
+    const cp5 = (await serverIDOf("cp-5")) ?? "";
+    await env.session.request("compute", "POST", ospath`/servers/${cp4}/action`, { body: { "os-stop": null } });
+    await until("floating IP handed from stopped cp-4 to cp-5", async () => (await env.fipServerID()) === cp5, resyncMs + 3_000);
+    await env.session.request("compute", "POST", ospath`/servers/${cp4}/action`, { body: { "os-start": null } });
+    await until("cp-4 Ready again", async () => readyOf(await env.getOSM("cp-4"))?.status === "True", resyncMs + 1_500);
+    await new Promise((r) => setTimeout(r, resyncMs + 500));
+    expect(await env.fipServerID()).toBe(cp5);
   });
 
   it("reports ERROR with Nova's fault message, terminally, and deletes the failed server", async () => {

@@ -48,11 +48,16 @@ describe("sticky API floating IP: holder selection", () => {
     expect(d).toEqual({ action: "keep", holder: "b", reason: expect.stringContaining("live") });
   });
 
-  it("stays on a SHUTOFF holder (stopped is not failed)", () => {
-    expect(decideApiFloatingIP("port-a", [cp("a", 1, { instanceState: "SHUTOFF" }), cp("b", 2)])).toMatchObject({
-      action: "keep",
-      holder: "a",
-    });
+  it("hands over from a stopped (SHUTOFF) holder to the oldest healthy machine: the API would be down", () => {
+    const d = decideApiFloatingIP("port-a", [cp("a", 1, { instanceState: "SHUTOFF" }), cp("c", 3), cp("b", 2)]);
+    expect(d).toMatchObject({ action: "associate", machine: "b", portId: "port-b" });
+    if (d.action === "associate") expect(d.reason).toContain("SHUTOFF");
+  });
+
+  it("keeps a stopped holder when no healthy machine could take the address (detaching helps nobody)", () => {
+    expect(
+      decideApiFloatingIP("port-a", [cp("a", 1, { instanceState: "SHUTOFF" }), cp("b", 2, { instanceState: "BUILD" })]),
+    ).toMatchObject({ action: "keep", holder: "a" });
   });
 
   it("moves to the oldest healthy other machine when the holder is being deleted", () => {

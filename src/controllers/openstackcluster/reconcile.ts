@@ -59,6 +59,9 @@ export const defaultClusterReconcilerOptions: ClusterReconcilerOptions = {
 
 const DEFAULT_API_PORT = 6443;
 
+
+/** The bastion.spec fields the bastion honours (identityRef is the cluster's anyway). */
+const BASTION_SPEC_FIELDS = new Set(["flavor", "image", "sshKeyName", "identityRef"]);
 /** A step failed in a way already written to status; the reconcile ends with this result. */
 class StepStopped extends Error {
   constructor(readonly result: ReconcileResult) {
@@ -290,7 +293,14 @@ export class ClusterReconciler {
         s.network = { id: n.resource.id, name: n.resource.name, ...(n.resource.tags?.length ? { tags: n.resource.tags } : {}), subnets: [subnetStatus(sub.resource)] };
       });
       if (external) {
-        const r = await networking.ensureRouter(sub.resource, external, known);
+        const externalIPs = await Promise.all(
+          (spec.managedRouter?.externalIPs ?? []).map(async (ip, i) => {
+            const field = `managedRouter.externalIPs[${i}].subnet`;
+            const onExternal = await networking.resolveSubnet(ip.subnet, external.id, field);
+            return { subnet_id: onExternal.id, ...(ip.fixedIP ? { ip_address: ip.fixedIP } : {}) };
+          }),
+        );
+        const r = await networking.ensureRouter(sub.resource, external, known, externalIPs);
         if (r.created) await this.event("Normal", "RouterCreated", `created router ${r.resource.name} (${r.resource.id})`);
         const ips = NetworkingService.routerIPs(r.resource);
         await this.patchStatus((s) => {
@@ -302,9 +312,12 @@ export class ClusterReconciler {
     }
     if (spec.network) {
       const n = await networking.resolveNetwork(spec.network);
-      const subs: Subnet[] = spec.subnets?.length
+      const listed: Subnet[] = spec.subnets?.length
         ? await Promise.all(spec.subnets.map((p, i) => networking.resolveSubnet(p, n.id, `subnets[${i}]`)))
         : await networking.listSubnets(n.id);
+      // Machines' default port goes to the first subnet in status: primarySubnet, when given, is that one.
+      const primary = spec.primarySubnet ? await networking.resolveSubnet(spec.primarySubnet, n.id, "primarySubnet") : undefined;
+      const subs = primary ? [primary, ...listed.filter((x) => x.id !== primary.id)] : listed;
       if (subs.length === 0) throw new TerminalError("SubnetNotFound", `network ${n.name || n.id} (spec.network) has no subnets`);
       let routerStatus: ClusterStatus["router"];
       if (spec.router) {
@@ -382,6 +395,7 @@ export class ClusterReconciler {
         },
         ...(lbSpec.provider ? { provider: lbSpec.provider } : {}),
         ...(lbSpec.availabilityZone ? { availabilityZone: lbSpec.availabilityZone } : {}),
+        ...(lbSpec.flavor ? { flavorId: await this.loadBalancerFlavorId(session, lbSpec.flavor) } : {}),
       };
       const { lb, created } = await lbs.ensureLoadBalancer(this.status.apiServerManagedLoadBalancer?.id, desired);
       if (created) await this.event("Normal", "LoadBalancerCreated", `created load balancer ${lb.name} (${lb.id})`);
@@ -482,6 +496,15 @@ export class ClusterReconciler {
     if (!this.status.network || !subnet) {
       throw new TerminalError("BastionNetworkMissing", "the bastion needs a cluster network: set managedSubnets or network");
     }
+    // The bastion takes the settings below; anything else in bastion.spec would be dropped, so it is refused.
+    const unsupported = Object.keys(bastion.spec).filter((k) => !BASTION_SPEC_FIELDS.has(k));
+    if (unsupported.length > 0) {
+      throw new TerminalError(
+        "BastionSpecUnsupported",
+        `bastion.spec.${unsupported.sort().join(", bastion.spec.")}: not supported for the bastion by capo-ts yet ` +
+          `(supported: ${[...BASTION_SPEC_FIELDS].join(", ")}); remove ${unsupported.length === 1 ? "it" : "them"}`,
+      );
+    }
     const bastionSpec: BastionSpec = {
       flavor: bastion.spec.flavor,
       image: bastion.spec.image,
@@ -533,6 +556,18 @@ export class ClusterReconciler {
     }
     await this.stepDone(Conditions.bastion, "Ready", `bastion ${server.name} at ${floating ?? ip ?? ""}`);
     return undefined;
+  }
+
+  /** The id of the Octavia flavor named in apiServer.managedLoadBalancer.flavor; a wrong name is terminal. */
+  private async loadBalancerFlavorId(session: OpenStackSession, name: string): Promise<string> {
+    const found = (await loadBalancer(session).flavors.list({ name })).filter((f) => f.name === name);
+    if (found.length === 1 && found[0]) return found[0].id;
+    throw new TerminalError(
+      "LoadBalancerFlavorNotFound",
+      found.length === 0
+        ? `apiServer.managedLoadBalancer.flavor ${JSON.stringify(name)}: no such Octavia flavor (openstack loadbalancer flavor list)`
+        : `apiServer.managedLoadBalancer.flavor ${JSON.stringify(name)}: ${found.length} Octavia flavors have that name`,
+    );
   }
 
   private async loadBalancerSubnet(session: OpenStackSession, subnets: Subnet[]): Promise<Subnet> {

@@ -103,6 +103,7 @@ async function createServer(
         machineName: scope.name,
         cluster: scope.clusterIdentity,
         clusterNetworkID: osc?.status?.network?.id,
+        clusterPrimarySubnetID: osc?.status?.network?.subnets?.[0]?.id,
         managedSecurityGroupID: role?.id,
         machineSecurityGroups: spec.securityGroups,
         tags,
