@@ -16,9 +16,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { applyObjects } from "../src/demo/apply.js";
+import { simClusterOptions } from "../src/demo/cluster-options.js";
 import { CapiCoreStandIn } from "../src/demo/capi-core-stand-in.js";
 import { StandInTypes } from "../src/demo/capi-types.js";
-import { SIM_CLOUD_NAME, startLocalEnvironment, type LocalEnvironment } from "../src/demo/environment.js";
+import { startLocalEnvironment, type LocalEnvironment } from "../src/demo/environment.js";
 import { fetchInventory } from "../src/demo/report.js";
 import { generateCluster } from "../src/manifests/generate/index.js";
 import { KubeClient } from "../src/runtime/index.js";
@@ -199,22 +200,15 @@ async function run(opts: Options): Promise<Results> {
 
     const objects: KubernetesObject[] = [];
     for (let i = 0; i < opts.clusters; i++) {
-      const g = await generateCluster({
-        clusterName: `bench-${String(i).padStart(2, "0")}`,
-        namespace: NAMESPACE,
-        kubernetesVersion: "v1.33.4",
-        controlPlaneCount: opts.controlPlanes,
-        workerCount: opts.workers,
-        cloud: SIM_CLOUD_NAME,
-        cloudsFile: env.cloudsYamlPath,
-        externalNetwork: "public",
-        image: "ubuntu-24.04",
-        controlPlaneFlavor: "m1.medium",
-        workerFlavor: "m1.small",
-        dnsServers: ["192.0.2.53"],
-        failureDomain: "nova",
-        env: {},
-      });
+      const g = await generateCluster(
+        simClusterOptions({
+          clusterName: `bench-${String(i).padStart(2, "0")}`,
+          namespace: NAMESPACE,
+          controlPlanes: opts.controlPlanes,
+          workers: opts.workers,
+          cloudsFile: env.cloudsYamlPath,
+        }),
+      );
       objects.push(...(g.objects as KubernetesObject[]));
     }
 

@@ -6,6 +6,7 @@ import { generateCluster, type TemplateFlavor } from "../manifests/generate/inde
 import { KubeClient } from "../runtime/index.js";
 import { errorMessage } from "../util/errors.js";
 import { applyObjects } from "./apply.js";
+import { simClusterOptions } from "./cluster-options.js";
 import { CapiCoreStandIn, type StandInClusterView } from "./capi-core-stand-in.js";
 import { SIM_CLOUD_NAME, startLocalEnvironment, type LocalEnvironment } from "./environment.js";
 import { Progress } from "./progress.js";
@@ -27,27 +28,6 @@ export const DEMO_CLUSTER = "demo";
 export const DEMO_NAMESPACE = "default";
 const DEMO_PROJECT = "demo";
 
-/** The values `capo generate cluster` needs, chosen from the simulator's default world. */
-function demoGenerateOptions(o: DemoOptions, cloudsFile: string) {
-  return {
-    clusterName: DEMO_CLUSTER,
-    namespace: DEMO_NAMESPACE,
-    flavor: o.flavor,
-    kubernetesVersion: "v1.33.4",
-    controlPlaneCount: o.controlPlanes,
-    workerCount: o.workers,
-    cloud: SIM_CLOUD_NAME,
-    cloudsFile,
-    externalNetwork: "public",
-    image: "ubuntu-24.04",
-    controlPlaneFlavor: "m1.medium",
-    workerFlavor: "m1.small",
-    dnsServers: ["192.0.2.53"],
-    failureDomain: "nova",
-    // Only the options above: whatever OS_* / clusterctl variables this shell has must not leak into the demo.
-    env: {},
-  };
-}
 
 /**
  * `capo demo`: the whole flow on this machine. Starts the simulator, etcd + kube-apiserver and our controllers,
@@ -79,7 +59,16 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       progress.line(`! not registered in src/controllers/index.ts: ${env.missingControllers.join(", ")} (the cluster cannot be provisioned without them)`);
     }
 
-    const generated = await generateCluster(demoGenerateOptions(o, env.cloudsYamlPath));
+    const generated = await generateCluster(
+      simClusterOptions({
+        clusterName: DEMO_CLUSTER,
+        namespace: DEMO_NAMESPACE,
+        flavor: o.flavor,
+        controlPlanes: o.controlPlanes,
+        workers: o.workers,
+        cloudsFile: env.cloudsYamlPath,
+      }),
+    );
     const manifestPath = join(env.workDir, "cluster.yaml");
     writeFileSync(manifestPath, generated.yaml, { mode: 0o600 });
     progress.line(

@@ -2,7 +2,7 @@
 // inventory. Not a test itself.
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { isNotFound, type KubeClient, type ResourceType } from "../../src/runtime/index.js";
-import { admin, type RunningSimulator } from "../helpers/sim.js";
+import { inventory, type InventoryItem } from "../helpers/sim.js";
 
 const CAPI = { group: "cluster.x-k8s.io", version: "v1beta2" };
 const INFRA = { group: "infrastructure.cluster.x-k8s.io", version: "v1beta2" };
@@ -105,19 +105,7 @@ export async function eventually<T>(
   }
 }
 
-export interface InventoryItem {
-  id: string;
-  name: string | null;
-  status: string | null;
-}
-
-/** The demo project's resources in the simulator (external networks and default security groups excluded). */
-export async function inventory(sim: RunningSimulator): Promise<Record<string, InventoryItem[]>> {
-  const r = await admin<{ projects: { resources: Record<string, InventoryItem[]> }[] }>(sim, "GET", "/inventory?project=demo");
-  const p = r.body.projects[0];
-  if (!p) throw new Error("simulator has no demo project");
-  return p.resources;
-}
+export { inventory, type InventoryItem };
 
 /** What a cluster may leave behind in OpenStack; all of it must be gone after the Cluster is deleted. */
 export const CLUSTER_RESOURCE_KINDS = [

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunningSimulator, SimConfig, StartSimulatorOptions } from "../../src/sim/index.js";
 import { startSimulator } from "../../src/sim/index.js";
+import { sharedPath } from "./shared.js";
 
 export type { RunningSimulator } from "../../src/sim/index.js";
 
@@ -111,7 +112,7 @@ export async function admin<T = Record<string, unknown>>(sim: RunningSimulator, 
 
 // --- recorded reference exchanges (real OpenStack Zed)
 
-export const REFERENCE_DIR = "/work/shared/openstack-reference/zed";
+export const REFERENCE_DIR = sharedPath("openstack-reference", "zed");
 
 export interface ReferenceExchange {
   name: string;
@@ -171,4 +172,18 @@ export function shapeDiff(reference: unknown, actual: unknown, opts: { ignore?: 
     }
   }
   return [...new Set(out)];
+}
+
+export interface InventoryItem {
+  id: string;
+  name: string | null;
+  status: string | null;
+}
+
+/** A project's resources in the simulator (external networks and default security groups excluded). */
+export async function inventory(sim: RunningSimulator, project = "demo"): Promise<Record<string, InventoryItem[]>> {
+  const r = await admin<{ projects: { resources: Record<string, InventoryItem[]> }[] }>(sim, "GET", `/inventory?project=${encodeURIComponent(project)}`);
+  const p = r.body.projects[0];
+  if (!p) throw new Error(`simulator has no ${project} project`);
+  return p.resources;
 }

@@ -4,7 +4,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { CapiTypes, CoreTypes, isNotFound, type KubeClient } from "../../src/runtime/index.js";
 import type { SimConfig } from "../../src/sim/index.js";
 import { OpenStackClusterType, type OpenStackClusterObject } from "../../src/controllers/openstackcluster/types.js";
-import { admin, type RunningSimulator } from "../helpers/sim.js";
+import { admin, inventory, type InventoryItem, type RunningSimulator } from "../helpers/sim.js";
 import { until } from "../helpers/until.js";
 
 export { until };
@@ -104,19 +104,7 @@ export async function waitProvisioned(client: KubeClient, namespace: string, nam
   }, ms);
 }
 
-export interface InventoryItem {
-  id: string;
-  name: string | null;
-  status: string | null;
-}
-
-/** The demo project's resources in the simulator (external networks and default security groups excluded). */
-export async function inventory(sim: RunningSimulator): Promise<Record<string, InventoryItem[]>> {
-  const r = await admin<{ projects: { name: string; resources: Record<string, InventoryItem[]> }[] }>(sim, "GET", "/inventory?project=demo");
-  const p = r.body.projects[0];
-  if (!p) throw new Error("simulator has no demo project");
-  return p.resources;
-}
+export { inventory, type InventoryItem };
 
 /** Resource kinds that must be empty once a cluster is deleted (everything but the always-present keypairs). */
 export const CLUSTER_KINDS = [

@@ -5,10 +5,11 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadCloudsYaml, parseCloudsYamlText, resolveCloud, resolveCloudFromFile } from "../../src/clouds/index.js";
 import { UserError } from "../../src/util/errors.js";
+import { sharedPath } from "../helpers/shared.js";
 
 /** The clouds.yaml of the seed document, byte for byte (its first yaml block). */
 function seedCloudsYaml(): string {
-  const seed = readFileSync("/work/shared/seed/000_14ff5d16a89ccbf2.txt", "utf8");
+  const seed = readFileSync(sharedPath("seed", "000_14ff5d16a89ccbf2.txt"), "utf8");
   const m = /```yaml\n(clouds:\n[\s\S]*?)```/.exec(seed);
   if (!m?.[1]) throw new Error("seed clouds.yaml not found");
   return m[1];

@@ -14,8 +14,9 @@ import {
   parseErrorBody,
 } from "../../src/openstack/index.js";
 import { errorForStatus } from "../../src/openstack/errors.js";
+import { sharedPath } from "../helpers/shared.js";
 
-const REF = "/work/shared/openstack-reference/zed";
+const REF = sharedPath("openstack-reference", "zed");
 
 interface Recorded {
   response: { status: number; headers: Record<string, string>; body: unknown };

@@ -7,9 +7,10 @@ import { identityV3FromVersions } from "../../src/openstack/keystone.js";
 import { nextPageHref, queryOfHref } from "../../src/openstack/pagination.js";
 import { buildQuery } from "../../src/openstack/session.js";
 import { readFileSync } from "node:fs";
+import { sharedPath } from "../helpers/shared.js";
 
 const ref = (f: string): { response: { body: unknown } } =>
-  JSON.parse(readFileSync(`/work/shared/openstack-reference/zed/${f}`, "utf8")) as { response: { body: unknown } };
+  JSON.parse(readFileSync(sharedPath("openstack-reference", "zed", f), "utf8")) as { response: { body: unknown } };
 
 describe("backoff", () => {
   const o = withRetryDefaults({ baseDelayMs: 100, maxDelayMs: 1000 });
