@@ -55,16 +55,21 @@ function testBinsCached(): boolean {
 async function provideTestBins(onStep: (m: string) => void): Promise<TestBins> {
   if (!testBinsCached()) {
     onStep(
-      "building kube-apiserver and etcd (and Cluster API's managers, used by the tests) and fetching Cluster API's " +
-        "CRDs from the Go module proxy with hack/testbins.sh: this happens once and may take several minutes the first time",
+      "building kube-apiserver and etcd and fetching Cluster API's CRDs from the Go module proxy with " +
+        "hack/testbins.sh: this happens once and may take several minutes the first time",
     );
     await new Promise<void>((resolve, reject) => {
-      const child = spawn("bash", [join(repoRoot(), "hack", "testbins.sh")], { cwd: repoRoot(), stdio: ["ignore", "ignore", "inherit"] });
+      // The demo plays CAPI core itself, so the real CAPI managers (only the tests run them) are not built here.
+      const child = spawn("bash", [join(repoRoot(), "hack", "testbins.sh")], {
+        cwd: repoRoot(),
+        stdio: ["ignore", "ignore", "inherit"],
+        env: { ...process.env, CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS: "1" },
+      });
       child.once("error", reject);
       child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`hack/testbins.sh failed (exit code ${code ?? "?"}); see its messages above`))));
     });
   }
-  return ensureTestBins();
+  return ensureTestBins({ withCapiManagers: false });
 }
 
 /**
