@@ -12,14 +12,14 @@ export class ControllerProcess {
 
   /**
    * Starts `fixture` (a path under the repository root) with the test kubeconfig and CAPO_TEST_NAMESPACE set, and
-   * resolves once it prints "controller started".
+   * resolves once it prints "controller started". `env` adds variables for the fixture.
    */
-  static async start(fixture: string, namespace: string): Promise<ControllerProcess> {
+  static async start(fixture: string, namespace: string, env: Record<string, string> = {}): Promise<ControllerProcess> {
     const root = repoRoot();
     const child = spawn(process.execPath, [join(root, "node_modules", "vite-node", "vite-node.mjs"), join(root, fixture)], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, CAPO_TEST_KUBECONFIG: inject("kubeconfigPath") ?? process.env["CAPO_TEST_KUBECONFIG"], CAPO_TEST_NAMESPACE: namespace },
+      env: { ...process.env, CAPO_TEST_KUBECONFIG: inject("kubeconfigPath") ?? process.env["CAPO_TEST_KUBECONFIG"], CAPO_TEST_NAMESPACE: namespace, ...env },
     });
     const p = new ControllerProcess(child);
     await new Promise<void>((resolve, reject) => {
