@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { UserError, errorMessage } from "../util/errors.js";
+import { NEUTRON_EXTENSIONS } from "./neutron-extensions.js";
+import { isProfileName, profileNames } from "./profiles.js";
 
 /** Per-project quota limits; -1 means unlimited. Keys are the services' own names. */
 export interface QuotaLimits {
@@ -65,6 +67,10 @@ export interface TimingConfig {
 }
 
 export interface SimConfig {
+  /** A named profile (sim/profiles.ts): which optional features the cloud has. Default "zed". */
+  profile?: string;
+  /** Neutron extension aliases, replacing the profile's list. */
+  neutronExtensions?: string[];
   region?: string;
   tokenTtlSeconds?: number;
   timing?: Partial<TimingConfig>;
@@ -205,7 +211,7 @@ export function validateSimConfig(doc: unknown, source: string): SimConfig {
   if (typeof doc !== "object" || Array.isArray(doc)) {
     throw new UserError(`${source}: the top level must be a mapping (keys such as projects, users, flavors)`);
   }
-  const known = new Set<string>(["region", "tokenTtlSeconds", "timing", "quotas", "hostsPerZone", ...LIST_KEYS]);
+  const known = new Set<string>(["profile", "neutronExtensions", "region", "tokenTtlSeconds", "timing", "quotas", "hostsPerZone", ...LIST_KEYS]);
   const rec = doc as Record<string, unknown>;
   for (const k of Object.keys(rec)) {
     if (!known.has(k)) throw new UserError(`${source}: unknown key "${k}"; known keys are ${[...known].join(", ")}`);
@@ -237,6 +243,7 @@ export function validateSimConfig(doc: unknown, source: string): SimConfig {
       if (typeof a[n] !== "string") throw new UserError(`${source}: applicationCredentials[${i}].${n} must be a string`);
     }
   }
+  validateFeatures(rec, source);
   if (rec["hostsPerZone"] !== undefined && (typeof rec["hostsPerZone"] !== "number" || rec["hostsPerZone"] < 1)) {
     throw new UserError(`${source}: "hostsPerZone" must be a number >= 1`);
   }
@@ -244,6 +251,22 @@ export function validateSimConfig(doc: unknown, source: string): SimConfig {
     throw new UserError(`${source}: "timing" must be a mapping (buildDelayMs, deleteDelayMs, ...)`);
   }
   return rec as SimConfig;
+}
+
+/** `profile` names a known profile; `neutronExtensions` lists aliases the simulator implements. */
+function validateFeatures(rec: Record<string, unknown>, source: string): void {
+  if (rec["profile"] !== undefined && !isProfileName(rec["profile"])) {
+    throw new UserError(`${source}: unknown profile ${JSON.stringify(rec["profile"])}; known profiles are ${profileNames().join(", ")}`);
+  }
+  const exts = rec["neutronExtensions"];
+  if (exts === undefined) return;
+  if (!Array.isArray(exts)) throw new UserError(`${source}: "neutronExtensions" must be a list of extension aliases`);
+  const knownAliases = new Set(NEUTRON_EXTENSIONS.map((e) => e.alias));
+  for (const [i, a] of exts.entries()) {
+    if (typeof a !== "string" || !knownAliases.has(a)) {
+      throw new UserError(`${source}: neutronExtensions[${i}] ${JSON.stringify(a)} is not an extension the simulator implements (see docs/sim.md)`);
+    }
+  }
 }
 
 /** The default config with the given one laid over it. */

@@ -22,6 +22,7 @@ import { World } from "./world.js";
 export type { SimConfig } from "./config.js";
 export type { FaultConfig, ErrorRule, FaultKind } from "./faults.js";
 export { loadSimConfigFile } from "./config.js";
+export { DEFAULT_PROFILE, SIM_PROFILES, type SimProfileName } from "./profiles.js";
 
 export interface StartSimulatorOptions {
   /** Listen address; only loopback makes sense for a simulator. Default 127.0.0.1. */

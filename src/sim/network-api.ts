@@ -1,6 +1,8 @@
 import type { SimContext } from "./context.js";
 import { neutronError } from "./errors.js";
 import type { SimRequest, SimResponse } from "./http.js";
+import { body } from "./network-input.js";
+import { applyPostTags, validateFilters } from "./network-features.js";
 import { listBody } from "./query.js";
 import type { Rec, World } from "./world.js";
 
@@ -20,6 +22,8 @@ export interface NetworkApi {
   getTrunk: (req: SimRequest, id: string) => Rec;
   ok: (b: unknown, status?: number) => SimResponse;
   list: (req: SimRequest, coll: string, items: Rec[]) => SimResponse;
+  /** A POST body checked like Neutron does: unknown attributes, required ones, and tags per tag-creation. */
+  postBody: (req: SimRequest, resource: string, allowed: readonly string[], required?: readonly string[]) => Record<string, unknown>;
 }
 
 export function networkApi(ctx: SimContext): NetworkApi {
@@ -55,6 +59,14 @@ export function networkApi(ctx: SimContext): NetworkApi {
   const getTrunk = (req: SimRequest, id: string) => getOwned(req, "trunks", id, "TrunkNotFound", `Trunk ${id} could not be found.`);
 
   const ok = (b: unknown, status = 200): SimResponse => ({ status, body: b });
-  const list = (req: SimRequest, coll: string, items: Rec[]): SimResponse => ok(listBody(req, coll, items));
-  return { w, own, visibleNetwork, getNetwork, visibleSubnet, getSubnet, getOwned, getPort, getRouter, getSg, getFip, getTrunk, ok, list };
+  const list = (req: SimRequest, coll: string, items: Rec[]): SimResponse => {
+    validateFilters(w(), req, coll);
+    return ok(listBody(req, coll, items));
+  };
+  const postBody = (req: SimRequest, resource: string, allowed: readonly string[], required: readonly string[] = []): Record<string, unknown> => {
+    const b = body(req, resource, allowed, required);
+    applyPostTags(w(), resource, b);
+    return b;
+  };
+  return { w, own, visibleNetwork, getNetwork, visibleSubnet, getSubnet, getOwned, getPort, getRouter, getSg, getFip, getTrunk, ok, list, postBody };
 }

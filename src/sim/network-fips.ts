@@ -11,7 +11,7 @@ import { isUuidLike, uuid } from "./world.js";
 
 /** Floating IPs: allocation on an external network, association through a router. */
 export function registerFloatingIps(r: Router, api: NetworkApi): void {
-  const { w, own, getNetwork, getPort, getFip, ok, list } = api;
+  const { w, own, getNetwork, getPort, getFip, ok, list, postBody } = api;
   // --- floating IPs
   const associate = (req: SimRequest, fip: Rec, portId: string, fixedIp: unknown): void => {
     if (!isUuidLike(portId)) throw neutronError(400, "InvalidInput", `Invalid input for port_id. Reason: '${portId}' is not a valid UUID.`);
@@ -59,7 +59,7 @@ export function registerFloatingIps(r: Router, api: NetworkApi): void {
     return list(req, "floatingips", Object.values(w().data.floatingIps).filter(own(req)).map(fipView));
   });
   r.post("/floatingips", (req) => {
-    const b = body(req, "floatingip", ["floating_network_id", "floating_ip_address", "subnet_id", "port_id", "fixed_ip_address", "description", "tags", "project_id", "tenant_id", "dns_name", "dns_domain", "qos_policy_id"], ["floating_network_id"]);
+    const b = postBody(req, "floatingip", ["floating_network_id", "floating_ip_address", "subnet_id", "port_id", "fixed_ip_address", "description", "tags", "project_id", "tenant_id", "dns_name", "dns_domain", "qos_policy_id"], ["floating_network_id"]);
     const netId = uuidField(b, "floating_network_id") as string;
     const net = getNetwork(req, netId);
     if (net["router:external"] !== true) {

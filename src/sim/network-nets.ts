@@ -7,17 +7,21 @@ import type { NetworkApi } from "./network-api.js";
 import type { FixedIp } from "./network-core.js";
 import { bump, createNetworkRecord, createSubnetRecord, subnetCidr } from "./network-core.js";
 import { body, bool, str, tagList, uuidField } from "./network-input.js";
+import { extensionNotFound } from "./network-features.js";
 import { NEUTRON_EXTENSIONS } from "./neutron-extensions.js";
 import { checkNeutronQuota, neutronQuotaBody } from "./quotas.js";
+import type { Rec } from "./world.js";
 
 /** Extensions, availability zones, quotas, networks and subnets. */
 export function registerNetworksAndSubnets(r: Router, api: NetworkApi): void {
-  const { w, visibleNetwork, getNetwork, visibleSubnet, getSubnet, getOwned, ok, list } = api;
+  const { w, visibleNetwork, getNetwork, visibleSubnet, getSubnet, getOwned, ok, list, postBody } = api;
   // --- extensions, AZs, quotas
-  r.get("/extensions", () => ok({ extensions: NEUTRON_EXTENSIONS }));
+  const present = () => NEUTRON_EXTENSIONS.filter((x) => w().hasNeutronExtension(x.alias));
+  r.get("/extensions", () => ok({ extensions: present() }));
   r.get("/extensions/{alias}", (req) => {
-    const e = NEUTRON_EXTENSIONS.find((x) => x.alias === req.params["alias"]);
-    if (!e) throw neutronError(404, "HTTPNotFound", `Extension with alias ${req.params["alias"]} does not exist`);
+    const alias = req.params["alias"] as string;
+    const e = present().find((x) => x.alias === alias);
+    if (!e) throw extensionNotFound(alias);
     return ok({ extension: e });
   });
   r.get("/availability_zones", () =>
@@ -33,9 +37,15 @@ export function registerNetworksAndSubnets(r: Router, api: NetworkApi): void {
 
   // --- networks
   const NET_FIELDS = ["name", "description", "admin_state_up", "shared", "mtu", "port_security_enabled", "router:external", "availability_zone_hints", "tags", "is_default", "dns_domain", "qos_policy_id", "provider:network_type", "provider:physical_network", "provider:segmentation_id", "project_id", "tenant_id"];
-  r.get("/networks", (req) => list(req, "networks", Object.values(w().data.networks).filter((n) => visibleNetwork(req, n))));
+  // Zed shows is_default of a non-external network only in the create answer (captures 306 and 309).
+  const listed = (n: Rec): Rec => {
+    if (n["router:external"] === true) return n;
+    const { is_default: _d, ...rest } = n;
+    return rest as Rec;
+  };
+  r.get("/networks", (req) => list(req, "networks", Object.values(w().data.networks).filter((n) => visibleNetwork(req, n)).map(listed)));
   r.post("/networks", (req) => {
-    const b = body(req, "network", NET_FIELDS);
+    const b = postBody(req, "network", NET_FIELDS);
     str(b, "name");
     str(b, "description");
     bool(b, "admin_state_up");
@@ -85,7 +95,7 @@ export function registerNetworksAndSubnets(r: Router, api: NetworkApi): void {
   const SUBNET_FIELDS = ["name", "description", "network_id", "cidr", "ip_version", "gateway_ip", "allocation_pools", "dns_nameservers", "host_routes", "enable_dhcp", "ipv6_ra_mode", "ipv6_address_mode", "service_types", "subnetpool_id", "tags", "project_id", "tenant_id", "segment_id", "prefixlen", "use_default_subnetpool"];
   r.get("/subnets", (req) => list(req, "subnets", Object.values(w().data.subnets).filter((s) => visibleSubnet(req, s))));
   r.post("/subnets", (req) => {
-    const b = body(req, "subnet", SUBNET_FIELDS, ["network_id", "ip_version"]);
+    const b = postBody(req, "subnet", SUBNET_FIELDS, ["network_id", "ip_version"]);
     const networkId = uuidField(b, "network_id") as string;
     const net = getNetwork(req, networkId);
     if (net["project_id"] !== req.auth.projectId && req.auth.projectId !== w().data.adminProjectId) {

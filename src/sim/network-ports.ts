@@ -9,7 +9,7 @@ import { isUuidLike } from "./world.js";
 
 /** Ports. */
 export function registerPorts(r: Router, api: NetworkApi): void {
-  const { w, own, getNetwork, getPort, getSg, ok, list } = api;
+  const { w, own, getNetwork, getPort, getSg, ok, list, postBody } = api;
   // --- ports
   const PORT_FIELDS = ["name", "description", "network_id", "fixed_ips", "security_groups", "device_id", "device_owner", "mac_address", "admin_state_up", "port_security_enabled", "allowed_address_pairs", "binding:vnic_type", "binding:host_id", "binding:profile", "extra_dhcp_opts", "tags", "project_id", "tenant_id", "propagate_uplink_status", "qos_policy_id", "dns_name", "numa_affinity_policy"];
   const checkSgs = (req: SimRequest, v: unknown): string[] | undefined => {
@@ -33,7 +33,7 @@ export function registerPorts(r: Router, api: NetworkApi): void {
     return list(req, "ports", Object.values(w().data.ports).filter(own(req)));
   });
   r.post("/ports", (req) => {
-    const b = body(req, "port", PORT_FIELDS, ["network_id"]);
+    const b = postBody(req, "port", PORT_FIELDS, ["network_id"]);
     const net = getNetwork(req, uuidField(b, "network_id") as string);
     str(b, "name");
     str(b, "description");

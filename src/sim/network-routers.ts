@@ -11,7 +11,7 @@ import { isUuidLike, uuid } from "./world.js";
 
 /** Routers: external gateways and interfaces. */
 export function registerRouters(r: Router, api: NetworkApi): void {
-  const { w, own, getNetwork, getSubnet, getPort, getRouter, ok, list } = api;
+  const { w, own, getNetwork, getSubnet, getPort, getRouter, ok, list, postBody } = api;
   // --- routers
   const gatewayInfo = (req: SimRequest, router: Rec, info: unknown): void => {
     const old = router["external_gateway_info"] as { network_id: string } | null;
@@ -59,7 +59,7 @@ export function registerRouters(r: Router, api: NetworkApi): void {
   };
   r.get("/routers", (req) => list(req, "routers", Object.values(w().data.routers).filter(own(req))));
   r.post("/routers", (req) => {
-    const b = body(req, "router", ["name", "description", "admin_state_up", "external_gateway_info", "availability_zone_hints", "tags", "project_id", "tenant_id", "distributed", "ha", "flavor_id"]);
+    const b = postBody(req, "router", ["name", "description", "admin_state_up", "external_gateway_info", "availability_zone_hints", "tags", "project_id", "tenant_id", "distributed", "ha", "flavor_id"]);
     str(b, "name");
     str(b, "description");
     checkNeutronQuota(w(), req.auth.projectId, "router");

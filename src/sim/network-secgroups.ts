@@ -9,7 +9,7 @@ import type { Rec } from "./world.js";
 
 /** Security groups and their rules. */
 export function registerSecurityGroups(r: Router, api: NetworkApi): void {
-  const { w, own, getOwned, getSg, ok, list } = api;
+  const { w, own, getOwned, getSg, ok, list, postBody } = api;
   // --- security groups and rules
   const sgView = (sg: Rec): Rec => ({
     ...sg,
@@ -26,7 +26,7 @@ export function registerSecurityGroups(r: Router, api: NetworkApi): void {
     return list(req, "security_groups", Object.values(w().data.securityGroups).filter(own(req)).map(sgView));
   });
   r.post("/security-groups", (req) => {
-    const b = body(req, "security_group", ["name", "description", "stateful", "tags", "project_id", "tenant_id"]);
+    const b = postBody(req, "security_group", ["name", "description", "stateful", "tags", "project_id", "tenant_id"]);
     const name = str(b, "name");
     str(b, "description");
     bool(b, "stateful");

@@ -3,6 +3,7 @@ import type { Router, SimRequest } from "./http.js";
 import { asRecord } from "./http.js";
 import type { NetworkApi } from "./network-api.js";
 import { bump } from "./network-core.js";
+import { resourceNotFound } from "./network-features.js";
 import { tagList } from "./network-input.js";
 import type { Rec, World } from "./world.js";
 
@@ -23,7 +24,7 @@ export function registerTags(r: Router, api: NetworkApi): void {
   const taggable = (req: SimRequest): Rec => {
     const coll = TAGGABLE[req.params["resource"] as string];
     const id = req.params["id"] as string;
-    if (!coll) throw neutronError(404, "HTTPNotFound", "The resource could not be found.");
+    if (!coll || (coll === "trunks" && !w().hasNeutronExtension("trunk"))) throw resourceNotFound();
     const x = (w().data[coll] as Record<string, Rec>)[id];
     const visible = x && (x["project_id"] === req.auth.projectId || (coll === "networks" && visibleNetwork(req, x)));
     if (!x || !visible) throw neutronError(404, "NotFound", `${req.params["resource"]} ${id} could not be found.`);
@@ -38,7 +39,8 @@ export function registerTags(r: Router, api: NetworkApi): void {
     const b = asRecord(req.body);
     const tags = b ? tagList(b) : undefined;
     if (!tags) throw neutronError(400, "InvalidInput", "Invalid input for operation: Invalid tags body.");
-    x["tags"] = tags;
+    // Neutron answers the PUT with the list as given but lists a resource's tags sorted (captures 307, 309).
+    x["tags"] = [...tags].sort();
     bump(x);
     return ok({ tags });
   });
@@ -59,7 +61,7 @@ export function registerTags(r: Router, api: NetworkApi): void {
     const x = taggable(req);
     const tag = req.params["tag"] as string;
     if (!(x["tags"] as string[]).includes(tag)) {
-      x["tags"] = [...(x["tags"] as string[]), tag];
+      x["tags"] = [...(x["tags"] as string[]), tag].sort();
       bump(x);
     }
     return { status: 201 };

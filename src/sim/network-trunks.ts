@@ -1,15 +1,17 @@
 import { neutronError } from "./errors.js";
-import type { Router, SimRequest } from "./http.js";
+import type { Handler, Router, SimRequest } from "./http.js";
 import { asRecord } from "./http.js";
 import type { NetworkApi } from "./network-api.js";
 import { bump, stdAttrs } from "./network-core.js";
+import { resourceNotFound } from "./network-features.js";
 import { body, bool, str, tagList, uuidField } from "./network-input.js";
 import type { Rec } from "./world.js";
 import { isUuidLike, uuid } from "./world.js";
 
-/** Trunks and their sub-ports. */
-export function registerTrunks(r: Router, api: NetworkApi): void {
-  const { w, own, getPort, getTrunk, ok, list } = api;
+/** Trunks and their sub-ports; without the trunk extension every /trunks path is Neutron's plain 404. */
+export function registerTrunks(router: Router, api: NetworkApi): void {
+  const { w, own, getPort, getTrunk, ok, list, postBody } = api;
+  const r = onlyWithTrunk(router, api);
   // --- trunks
   const trunkView = (t: Rec): Rec => {
     const parent = w().data.ports[t["port_id"] as string];
@@ -38,7 +40,7 @@ export function registerTrunks(r: Router, api: NetworkApi): void {
   };
   r.get("/trunks", (req) => list(req, "trunks", Object.values(w().data.trunks).filter(own(req)).map(trunkView)));
   r.post("/trunks", (req) => {
-    const b = body(req, "trunk", ["port_id", "name", "description", "admin_state_up", "sub_ports", "tags", "project_id", "tenant_id"], ["port_id"]);
+    const b = postBody(req, "trunk", ["port_id", "name", "description", "admin_state_up", "sub_ports", "tags", "project_id", "tenant_id"], ["port_id"]);
     const port = getPort(req, uuidField(b, "port_id") as string);
     if (Object.values(w().data.trunks).some((t) => t["port_id"] === port.id)) {
       throw neutronError(409, "TrunkPortInUse", `Port ${port.id} is in use by another trunk.`);
@@ -102,4 +104,18 @@ export function registerTrunks(r: Router, api: NetworkApi): void {
     return ok(trunkView(t));
   });
   r.get("/trunks/{id}/get_subports", (req) => ok({ sub_ports: getTrunk(req, req.params["id"] as string)["sub_ports"] }));
+}
+
+/** A router view whose handlers answer 404 while the world lacks the trunk extension (capture 312). */
+function onlyWithTrunk(r: Router, api: NetworkApi): Pick<Router, "get" | "post" | "put" | "delete"> {
+  const guard = (h: Handler): Handler => (req) => {
+    if (!api.w().hasNeutronExtension("trunk")) throw resourceNotFound();
+    return h(req);
+  };
+  return {
+    get: (t, h) => r.get(t, guard(h)),
+    post: (t, h) => r.post(t, guard(h)),
+    put: (t, h) => r.put(t, guard(h)),
+    delete: (t, h) => r.delete(t, guard(h)),
+  };
 }

@@ -1,4 +1,8 @@
-/** The extensions a Zed Neutron with ML2/OVS and the trunk plugin lists: [alias, name, description, updated]. */
+/**
+ * Every Neutron extension the simulator knows: [alias, name, description, updated]. The first 70 rows are exactly what
+ * the reference Zed cloud lists (capture 301, in its order); trunk and trunk-details are what a Zed Neutron with the
+ * trunk service plugin adds; tag-creation comes from newer Neutron releases (its name and description are ours).
+ */
 const ROWS: [string, string, string, string][] = [
   ["address-group", "Address group", "Support address group", "2020-07-15T10:00:00-00:00"],
   ["address-scope", "Address scope", "Address scopes extension.", "2015-07-26T10:00:00-00:00"],
@@ -72,6 +76,7 @@ const ROWS: [string, string, string, string][] = [
   ["standard-attr-timestamp", "Resource timestamps", "Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes.", "2016-09-12T10:00:00-00:00"],
   ["trunk", "Trunk Extension", "Provides support for trunk ports", "2016-01-01T10:00:00-00:00"],
   ["trunk-details", "Trunk port details", "Expose trunk port details", "2016-01-01T10:00:00-00:00"],
+  ["tag-creation", "Tag creation extension", "Allow to set tags on resources during their creation", "2023-01-01T00:00:00-00:00"],
 ];
 
 export interface NeutronExtension {

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { QuotaLimits, SimConfig, TimingConfig } from "./config.js";
 import { DEFAULT_QUOTAS, resolveTiming } from "./config.js";
 import { nowIso } from "./http.js";
+import { neutronExtensionsOf } from "./profiles.js";
 
 /** API-shaped records (Neutron, Glance, Octavia, Cinder) are kept as the JSON the API returns. */
 export type Rec = Record<string, unknown> & { id: string };
@@ -177,6 +178,8 @@ export class World {
   region: string;
   tokenTtlSeconds: number;
   hostsPerZone: number;
+  /** Aliases of the Neutron extensions this cloud has (from the profile or the config's list). */
+  neutronExtensions: ReadonlySet<string>;
   dirty = false;
   private readonly handlers = new Map<string, TransitionHandler>();
 
@@ -186,6 +189,11 @@ export class World {
     this.region = config.region ?? "RegionOne";
     this.tokenTtlSeconds = config.tokenTtlSeconds ?? 3600;
     this.hostsPerZone = config.hostsPerZone ?? 16;
+    this.neutronExtensions = neutronExtensionsOf(config);
+  }
+
+  hasNeutronExtension(alias: string): boolean {
+    return this.neutronExtensions.has(alias);
   }
 
   onTransition(kind: string, handler: TransitionHandler): void {

@@ -219,31 +219,42 @@ describe("neutron", () => {
     expect(dup.status).toBe(409);
   });
 
-  it("refuses to delete a router with interfaces; trunks bind sub-ports", async () => {
-    const { net, sub } = await makeNet("trunk-net", "10.70.0.0/24");
+  it("refuses to delete a router with interfaces", async () => {
+    const { sub } = await makeNet("busy-net", "10.70.0.0/24");
     const router = (await s.call<{ router: { id: string } }>("POST", "/networking/v2.0/routers", { router: { name: "busy", external_gateway_info: { network_id: pub } } })).body.router.id;
     await s.call("PUT", `/networking/v2.0/routers/${router}/add_router_interface`, { subnet_id: sub });
     const busy = await s.call("DELETE", `/networking/v2.0/routers/${router}`);
     expect(busy).toMatchObject({ status: 409, body: { NeutronError: { type: "RouterInUse" } } });
-    const parent = (await s.call<{ port: { id: string } }>("POST", "/networking/v2.0/ports", { port: { network_id: net, name: "parent" } })).body.port.id;
-    const child = (await s.call<{ port: { id: string } }>("POST", "/networking/v2.0/ports", { port: { network_id: net, name: "child" } })).body.port.id;
-    const trunk = await s.call<{ trunk: { id: string; sub_ports: unknown[]; status: string } }>("POST", "/networking/v2.0/trunks", {
-      trunk: { port_id: parent, name: "t", sub_ports: [{ port_id: child, segmentation_type: "vlan", segmentation_id: 100 }] },
-    });
-    expect(trunk.status).toBe(201);
-    expect(trunk.body.trunk.sub_ports).toEqual([{ port_id: child, segmentation_type: "vlan", segmentation_id: 100 }]);
-    const childPort = await s.call<{ port: { device_owner: string; device_id: string } }>("GET", `/networking/v2.0/ports/${child}`);
-    expect(childPort.body.port).toMatchObject({ device_owner: "trunk:subport", device_id: trunk.body.trunk.id });
-    const parentDel = await s.call("DELETE", `/networking/v2.0/ports/${parent}`);
-    expect(parentDel).toMatchObject({ status: 409, body: { NeutronError: { type: "PortInUseAsTrunkParent" } } });
-    const again = await s.call("POST", "/networking/v2.0/trunks", { trunk: { port_id: parent } });
-    expect(again.status).toBe(409);
-    const removed = await s.call<{ sub_ports: unknown[] }>("PUT", `/networking/v2.0/trunks/${trunk.body.trunk.id}/remove_subports`, { sub_ports: [{ port_id: child }] });
-    expect(removed.body.sub_ports).toEqual([]);
-    expect((await s.call("DELETE", `/networking/v2.0/trunks/${trunk.body.trunk.id}`)).status).toBe(204);
-    for (const p of [parent, child]) expect((await s.call("DELETE", `/networking/v2.0/ports/${p}`)).status).toBe(204);
     await s.call("PUT", `/networking/v2.0/routers/${router}/remove_router_interface`, { subnet_id: sub });
     expect((await s.call("DELETE", `/networking/v2.0/routers/${router}`)).status).toBe(204);
+  });
+
+  it("trunks bind sub-ports (profile full)", async () => {
+    const full = await startTestSimulator({ config: { profile: "full" } });
+    try {
+      const f = await SimSession.login(full);
+      const net = (await f.call<{ network: { id: string } }>("POST", "/networking/v2.0/networks", { network: { name: "trunk-net" } })).body.network.id;
+      await f.call("POST", "/networking/v2.0/subnets", { subnet: { network_id: net, cidr: "10.71.0.0/24", ip_version: 4 } });
+      const parent = (await f.call<{ port: { id: string } }>("POST", "/networking/v2.0/ports", { port: { network_id: net, name: "parent" } })).body.port.id;
+      const child = (await f.call<{ port: { id: string } }>("POST", "/networking/v2.0/ports", { port: { network_id: net, name: "child" } })).body.port.id;
+      const trunk = await f.call<{ trunk: { id: string; sub_ports: unknown[]; status: string } }>("POST", "/networking/v2.0/trunks", {
+        trunk: { port_id: parent, name: "t", sub_ports: [{ port_id: child, segmentation_type: "vlan", segmentation_id: 100 }] },
+      });
+      expect(trunk.status).toBe(201);
+      expect(trunk.body.trunk.sub_ports).toEqual([{ port_id: child, segmentation_type: "vlan", segmentation_id: 100 }]);
+      const childPort = await f.call<{ port: { device_owner: string; device_id: string } }>("GET", `/networking/v2.0/ports/${child}`);
+      expect(childPort.body.port).toMatchObject({ device_owner: "trunk:subport", device_id: trunk.body.trunk.id });
+      const parentDel = await f.call("DELETE", `/networking/v2.0/ports/${parent}`);
+      expect(parentDel).toMatchObject({ status: 409, body: { NeutronError: { type: "PortInUseAsTrunkParent" } } });
+      const again = await f.call("POST", "/networking/v2.0/trunks", { trunk: { port_id: parent } });
+      expect(again.status).toBe(409);
+      const removed = await f.call<{ sub_ports: unknown[] }>("PUT", `/networking/v2.0/trunks/${trunk.body.trunk.id}/remove_subports`, { sub_ports: [{ port_id: child }] });
+      expect(removed.body.sub_ports).toEqual([]);
+      expect((await f.call("DELETE", `/networking/v2.0/trunks/${trunk.body.trunk.id}`)).status).toBe(204);
+      for (const p of [parent, child]) expect((await f.call("DELETE", `/networking/v2.0/ports/${p}`)).status).toBe(204);
+    } finally {
+      await full.close();
+    }
   });
 });
 

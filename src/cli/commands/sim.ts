@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { UserError, errorMessage } from "../../util/errors.js";
 import type { SimConfig } from "../../sim/index.js";
 import { loadSimConfigFile, startSimulator } from "../../sim/index.js";
+import { DEFAULT_PROFILE, isProfileName, profileNames } from "../../sim/profiles.js";
 
 interface SimOptions {
   port: string;
@@ -11,6 +12,7 @@ interface SimOptions {
   cloudsYaml?: string;
   buildDelay?: string;
   latency?: string;
+  profile?: string;
 }
 
 function nonNegativeInt(flag: string, v: string | undefined, max: number): number | undefined {
@@ -29,12 +31,17 @@ export function registerSim(program: Command): void {
     .option("--clouds-yaml <file>", "write a clouds.yaml with cloud `capo-sim` pointing at the simulator")
     .option("--build-delay <ms>", "time a server stays in BUILD (and a load balancer in PENDING_CREATE)")
     .option("--latency <ms>", "added latency on every service call")
+    .option("--profile <name>", `optional features of the simulated cloud: ${profileNames().join(" or ")} (default ${DEFAULT_PROFILE}; see docs/sim.md)`)
     .action(async (opts: SimOptions) => {
       const port = nonNegativeInt("--port", opts.port, 65535) ?? 0;
       const buildDelay = nonNegativeInt("--build-delay", opts.buildDelay, 3_600_000);
       const latency = nonNegativeInt("--latency", opts.latency, 600_000);
       const config: SimConfig = opts.config ? await loadSimConfigFile(opts.config) : {};
       if (buildDelay !== undefined) config.timing = { ...config.timing, buildDelayMs: buildDelay };
+      if (opts.profile !== undefined) {
+        if (!isProfileName(opts.profile)) throw new UserError(`--profile ${opts.profile}: unknown profile; known profiles are ${profileNames().join(", ")}`);
+        config.profile = opts.profile;
+      }
       let sim;
       try {
         sim = await startSimulator({
@@ -56,6 +63,7 @@ export function registerSim(program: Command): void {
         }
       }
       process.stdout.write(`capo sim: OpenStack simulator listening on ${sim.url}\n`);
+      process.stdout.write(`profile: ${config.profile ?? DEFAULT_PROFILE}${config.neutronExtensions ? " (Neutron extensions from the config)" : ""}\n`);
       process.stdout.write(`auth URL: ${sim.authUrl}\n`);
       process.stdout.write(`admin API: ${sim.adminUrl}\n`);
       if (opts.cloudsYaml) process.stdout.write(`clouds.yaml: ${opts.cloudsYaml} (cloud capo-sim)\n`);
