@@ -113,6 +113,7 @@ describe("the simulator's zed profile, same scenario: the same OpenStack request
   beforeAll(async () => {
     sim = await startSimulator({
       config: {
+        profile: "zed",
         images: [{ name: WORLD.image, size: 1_048_576 }],
         externalNetworks: [{ name: WORLD.externalNetwork, cidr: "203.0.113.0/24", gatewayIp: "203.0.113.1" }],
       },
