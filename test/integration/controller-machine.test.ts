@@ -353,6 +353,22 @@ describe("OpenStackMachine controller against the real apiserver and the simulat
     expect(await portsNamed("w-wait-")).toHaveLength(0);
   });
 
+  it("a trunk on a cloud without the trunk extension (profile zed) is refused by name; no port, no server; delete completes", async () => {
+    await env.createMachine("w-trunk", { spec: { trunk: true } });
+    const refused = await until("w-trunk InstanceCreateFailed", async () => {
+      const x = await env.getOSM("w-trunk");
+      return readyOf(x)?.reason === "InstanceCreateFailed" ? x : undefined;
+    });
+    expect(readyOf(refused)?.message).toContain('no "trunk" extension');
+    expect(await portsNamed("w-trunk-")).toHaveLength(0);
+    expect(await serversNamed("w-trunk")).toHaveLength(0);
+    // Deletion never calls /trunks (it would 404 here) and finishes.
+    await admin(env.sim, "DELETE", "/requests");
+    await env.deleteMachine("w-trunk");
+    const trunkCalls = (await admin<{ counts: { service: string; path: string }[] }>(env.sim, "GET", "/requests")).body.counts.filter((c) => c.path.startsWith("/trunks"));
+    expect(trunkCalls).toEqual([]);
+  });
+
   it("delete leaves zero machine resources, and the API floating IP is kept", async () => {
     for (const n of ["w-1", "cp-4", "cp-5"]) await env.deleteMachine(n, false);
     for (const n of ["w-1", "cp-4", "cp-5"]) await env.deleteMachine(n, true);
