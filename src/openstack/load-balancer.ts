@@ -1,4 +1,4 @@
-import { ProvisioningFailedError, WaitTimeoutError } from "./errors.js";
+import { EndpointNotFoundError, ProvisioningFailedError, WaitTimeoutError } from "./errors.js";
 import { listAll } from "./pagination.js";
 import { ospath, type RequestPath } from "./path-template.js";
 import type { OpenStackSession, Query } from "./session.js";
@@ -110,6 +110,16 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export function loadBalancer(session: OpenStackSession) {
   const loadBalancers = crud<LoadBalancer>(session, lbaas("loadbalancers"), "loadbalancer", "loadbalancers");
   return {
+    /** Whether the catalog has a load-balancer (Octavia) endpoint for our interface and region. */
+    async available(): Promise<boolean> {
+      try {
+        await session.endpoint("load-balancer");
+        return true;
+      } catch (e) {
+        if (e instanceof EndpointNotFoundError) return false;
+        throw e;
+      }
+    },
     loadBalancers,
     listeners: crud<Listener>(session, lbaas("listeners"), "listener", "listeners"),
     pools: crud<Pool>(session, lbaas("pools"), "pool", "pools"),
