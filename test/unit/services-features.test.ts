@@ -57,6 +57,20 @@ describe.each(["zed", "full"] as const)("profile %s", (profile) => {
     expect(calls("GET", "/extensions/{id}")).toBe(0);
   });
 
+  it("reads the extension list again after a 404 that says a whole resource is missing", async () => {
+    const before = calls("GET", "/extensions");
+    await net.hasExtension("trunk");
+    expect(calls("GET", "/extensions")).toBe(before);
+    await net.trunks.list().catch(() => undefined);
+    await net.hasExtension("trunk");
+    // zed: /trunks is Neutron's HTTPNotFound, so the list is read again; full: /trunks answers, the cache stays.
+    expect(calls("GET", "/extensions")).toBe(before + (zed ? 1 : 0));
+    // A 404 for one missing item (PortNotFound) says nothing about extensions.
+    await net.ports.get("00000000-0000-0000-0000-000000000000").catch(() => undefined);
+    await net.hasExtension("trunk");
+    expect(calls("GET", "/extensions")).toBe(before + (zed ? 1 : 0));
+  });
+
   it("adopts and tags what a crash left untagged instead of creating it twice", async () => {
     const c2 = { namespace: "ns-f", name: "crashed" };
     const name = clusterResourceName(c2);
