@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCloudsYamlText, resolveCloudFromFile } from "../../src/clouds/index.js";
 import { createSession, network, type NetworkClient, type OpenStackSession, type RequestEvent } from "../../src/openstack/index.js";
 import { TerminalError } from "../../src/services/errors.js";
+import type { LoadBalancerClient } from "../../src/openstack/index.js";
 import { FloatingIpService } from "../../src/services/floatingips.js";
+import { LoadBalancerService } from "../../src/services/loadbalancer.js";
 import { clusterTag, clusterResourceName, createdByDescription, securityGroupName } from "../../src/services/naming.js";
 import { NetworkingService } from "../../src/services/networking.js";
 import { PortService, checkTrunkSupport, type ResolvedPort } from "../../src/services/ports.js";
@@ -114,5 +116,20 @@ describe.each(["zed", "full"] as const)("profile %s", (profile) => {
     await new PortService(net, cluster).deleteAll([], ["m0-0", "m-trunk-0"]);
     expect(requests.filter((r) => r.path.startsWith("/trunks")).length > 0).toBe(!zed);
     expect((await net.ports.list({ name: "m0-0" })).length).toBe(0);
+  });
+});
+
+describe("Octavia API versions", () => {
+  const spec = { vipSubnetId: "s", ports: [6443], allowedCIDRs: [] as string[], monitor: { delay: 1, timeout: 1, maxRetries: 1, maxRetriesDown: 1 } };
+  const svc = (max: string) =>
+    new LoadBalancerService({ maxApiVersion: () => Promise.resolve(max) } as unknown as LoadBalancerClient, cluster, { timeoutMs: 1, intervalMs: 1 });
+
+  it("refuses what the cloud's Octavia is too old for, naming the field and both versions", async () => {
+    await expect(svc("v2.26").checkFeatures({ ...spec, allowedCIDRs: ["10.0.0.0/8"], availabilityZone: "az", flavorId: "f" })).resolves.toBeUndefined();
+    const err = await svc("v2.10").checkFeatures({ ...spec, allowedCIDRs: ["10.0.0.0/8"] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TerminalError);
+    expect(err).toMatchObject({ reason: "LoadBalancerFeatureNotSupported", message: "apiServerLoadBalancer.allowedCIDRs needs Octavia API v2.12; this cloud's Octavia offers v2.10" });
+    await expect(svc("v2.10").checkFeatures(spec)).resolves.toBeUndefined();
+    await expect(svc("v2.4").checkFeatures(spec)).rejects.toThrow("tags on load balancers (how capo finds its own again) needs Octavia API v2.5");
   });
 });
