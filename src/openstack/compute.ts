@@ -169,6 +169,11 @@ export function compute(session: OpenStackSession) {
       const all = await listAll<ServerGroup>(session, "compute", ospath`/os-server-groups`, "server_groups");
       return f.name === undefined ? all : all.filter((x) => x.name === f.name);
     },
+    /** Whether the cloud's Nova supports this microversion (its maximum is at least it). */
+    async supportsMicroversion(microversion: string): Promise<boolean> {
+      const max = await session.computeMaxMicroversion();
+      return max !== undefined && compareMicroversions(max, microversion) >= 0;
+    },
     /** Creates a server group; `policy` is sent as 2.64+ expects it, or as the older `policies` list. */
     async createServerGroup(g: { name: string; policy: string; rules?: Record<string, unknown> }): Promise<ServerGroup> {
       const max = await session.computeMaxMicroversion();

@@ -1,4 +1,4 @@
-import { ProvisioningFailedError, WaitTimeoutError } from "./errors.js";
+import { EndpointNotFoundError, ProvisioningFailedError, WaitTimeoutError } from "./errors.js";
 import { listAll } from "./pagination.js";
 import { ospath, type RequestPath } from "./path-template.js";
 import type { OpenStackSession, Query } from "./session.js";
@@ -106,10 +106,48 @@ const lbaas =
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** "v2.26" from Octavia's version list (ids "v2.0" ... "v2.26"), compared numerically. */
+function newestVersion(versions: { id?: string }[]): string | undefined {
+  const ids = versions.map((v) => v.id ?? "").filter((id) => /^v\d+\.\d+$/.test(id));
+  return ids.sort((a, b) => compareApiVersions(a, b)).at(-1);
+}
+
+/** Compares Octavia API versions "v2.5" and "v2.12" numerically. */
+export function compareApiVersions(a: string, b: string): number {
+  const [am, an] = a.slice(1).split(".").map(Number) as [number, number];
+  const [bm, bn] = b.slice(1).split(".").map(Number) as [number, number];
+  return am - bm || an - bn;
+}
+
 /** Octavia (load-balancer v2) calls capo uses. */
 export function loadBalancer(session: OpenStackSession) {
+  let apiVersion: Promise<string | undefined> | undefined;
   const loadBalancers = crud<LoadBalancer>(session, lbaas("loadbalancers"), "loadbalancer", "loadbalancers");
   return {
+    /** Whether the catalog has a load-balancer (Octavia) endpoint for our interface and region. */
+    async available(): Promise<boolean> {
+      try {
+        await session.endpoint("load-balancer");
+        return true;
+      } catch (e) {
+        if (e instanceof EndpointNotFoundError) return false;
+        throw e;
+      }
+    },
+    /**
+     * The newest Octavia API version (e.g. "v2.26") from the unversioned root document, read once per client; features
+     * arrived with versions (tags 2.5, flavors 2.6, allowed_cidrs 2.12, availability zones 2.14).
+     */
+    maxApiVersion(): Promise<string | undefined> {
+      apiVersion ??= session
+        .request<{ versions?: { id?: string }[] }>("load-balancer", "GET", { path: "/..", template: "/" })
+        .then((r) => newestVersion(r.body.versions ?? []))
+        .catch((e: unknown) => {
+          apiVersion = undefined;
+          throw e;
+        });
+      return apiVersion;
+    },
     loadBalancers,
     listeners: crud<Listener>(session, lbaas("listeners"), "listener", "listeners"),
     pools: crud<Pool>(session, lbaas("pools"), "pool", "pools"),

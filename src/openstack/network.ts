@@ -120,7 +120,10 @@ export function neutronQuery(f: NeutronFilter = {}): Query {
 /** Neutron collections that take tags (the URL segment). */
 export type TaggableCollection = "networks" | "subnets" | "routers" | "ports" | "security-groups" | "floatingips" | "trunks";
 
-function crud<T, C = Partial<T>>(session: OpenStackSession, collection: string, singular: string, listKey = collection) {
+/** What the collection helpers call: the session's request, or the extension-watching wrapper of network(). */
+type Requester = Pick<OpenStackSession, "request">;
+
+function crud<T, C = Partial<T>>(session: Requester, collection: string, singular: string, listKey = collection) {
   const base = (id?: string): RequestPath =>
     id === undefined ? { path: `/${collection}`, template: `/${collection}` } : { path: `/${collection}/${encodeURIComponent(id)}`, template: `/${collection}/{id}` };
   return {
@@ -142,18 +145,55 @@ export type PortCreate = Partial<Omit<Port, "id">> & { network_id: string };
 export type FloatingIpCreate = Partial<Omit<FloatingIp, "id">> & { floating_network_id: string };
 export type SecurityGroupRuleCreate = Partial<Omit<SecurityGroupRule, "id">> & { security_group_id: string; direction: "ingress" | "egress" };
 
+/**
+ * Neutron extension aliases per endpoint URL, read once (GET /extensions) and shared by every client of that endpoint.
+ * A 404 saying a whole resource is missing (Neutron's HTTPNotFound, as for /trunks without the trunk extension)
+ * drops the entry, so an extension removed or added by the operator is seen on the next read.
+ */
+const extensionCache = new Map<string, Promise<ReadonlySet<string>>>();
+
+/** Forgets every endpoint's extension list (tests that change a simulator's profile under a running client). */
+export function forgetNeutronExtensions(): void {
+  extensionCache.clear();
+}
+
+function isMissingResource(e: unknown): boolean {
+  return e instanceof NotFoundError && e.code === "HTTPNotFound";
+}
+
 /** Neutron (network v2.0) calls capo uses. */
 export function network(session: OpenStackSession) {
-  const req = session.request.bind(session);
-  const fips = crud<FloatingIp, FloatingIpCreate>(session, "floatingips", "floatingip");
+  const endpoint = (): Promise<string> => session.endpoint("network");
+  const req: OpenStackSession["request"] = async (...args) => {
+    try {
+      return await session.request(...args);
+    } catch (e) {
+      if (isMissingResource(e)) extensionCache.delete(await endpoint());
+      throw e;
+    }
+  };
+  const extensions = async (): Promise<ReadonlySet<string>> => {
+    const key = await endpoint();
+    let hit = extensionCache.get(key);
+    if (!hit) {
+      hit = session
+        .request<{ extensions: Extension[] }>("network", "GET", ospath`/extensions`)
+        .then((r) => new Set(r.body.extensions.map((x) => x.alias)));
+      extensionCache.set(key, hit);
+      hit.catch(() => extensionCache.delete(key));
+    }
+    return hit;
+  };
+  const watched: Requester = { request: req };
+  const fips = crud<FloatingIp, FloatingIpCreate>(watched, "floatingips", "floatingip");
   return {
-    networks: crud<Network, NetworkCreate>(session, "networks", "network"),
-    subnets: crud<Subnet, SubnetCreate>(session, "subnets", "subnet"),
-    routers: crud<Router>(session, "routers", "router"),
-    ports: crud<Port, PortCreate>(session, "ports", "port"),
-    trunks: crud<Trunk>(session, "trunks", "trunk"),
-    securityGroups: crud<SecurityGroup>(session, "security-groups", "security_group", "security_groups"),
-    securityGroupRules: crud<SecurityGroupRule, SecurityGroupRuleCreate>(session, "security-group-rules", "security_group_rule", "security_group_rules"),
+    networks: crud<Network, NetworkCreate>(watched, "networks", "network"),
+    subnets: crud<Subnet, SubnetCreate>(watched, "subnets", "subnet"),
+    routers: crud<Router>(watched, "routers", "router"),
+    ports: crud<Port, PortCreate>(watched, "ports", "port"),
+    trunks: crud<Trunk>(watched, "trunks", "trunk"),
+    securityGroups: crud<SecurityGroup>(watched, "security-groups", "security_group", "security_groups"),
+    securityGroupRules: crud<SecurityGroupRule, SecurityGroupRuleCreate>(watched, "security-group-rules", "security_group_rule", "security_group_rules"),
     floatingIps: fips,
 
     /** Sets (or with null, clears) the router's external gateway. */
@@ -211,14 +251,9 @@ export function network(session: OpenStackSession) {
     async listExtensions(): Promise<Extension[]> {
       return (await req<{ extensions: Extension[] }>("network", "GET", ospath`/extensions`)).body.extensions;
     },
+    /** Whether this endpoint's Neutron has the extension (from the cached list; see extensionCache). */
     async hasExtension(alias: string): Promise<boolean> {
-      try {
-        await req("network", "GET", ospath`/extensions/${alias}`);
-        return true;
-      } catch (e) {
-        if (e instanceof NotFoundError) return false;
-        throw e;
-      }
+      return (await extensions()).has(alias);
     },
   };
 }

@@ -28,7 +28,7 @@ const MAX_PAGES = 10_000;
 
 /** Every item of a paginated list, following next links until the last page. */
 export async function listAll<T>(
-  session: OpenStackSession,
+  session: Pick<OpenStackSession, "request">,
   service: ServiceType,
   path: RequestPath,
   key: string,

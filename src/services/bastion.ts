@@ -5,6 +5,7 @@ import { TerminalError } from "./errors.js";
 import { deleteIgnoringNotFound, findOrCreate, oldestFirst } from "./find-or-create.js";
 import { FloatingIpService } from "./floatingips.js";
 import { clusterTag, createdByDescription, resourceTags, type ClusterIdentity } from "./naming.js";
+import { createTagged, ensureTags, isOursOrUntaggedOurs } from "./tagging.js";
 
 /** The parts of spec.bastion this service uses. */
 export interface BastionSpec {
@@ -64,21 +65,30 @@ export class BastionService {
     return bastionName(this.cluster);
   }
 
+  /** Bastion ports by name: tagged, or untagged with our description (a crash came between creation and tagging). */
+  private async ourPorts(): Promise<Port[]> {
+    const identifies = (p: Port): boolean => p.name === this.name && p.description === createdByDescription(this.cluster);
+    return (await this.net.ports.list({ name: this.name })).filter((p) => isOursOrUntaggedOurs(p, clusterTag(this.cluster), identifies));
+  }
+
   async ensurePort(known: BastionKnown, placement: BastionPlacement): Promise<{ port: Port; created: boolean }> {
-    const tag = clusterTag(this.cluster);
+    const tags = resourceTags(this.cluster, this.specTags);
     const { resource, created } = await findOrCreate<Port>({
       knownId: known.portId,
       get: (id) => this.net.ports.get(id),
-      find: async () => (await this.net.ports.list({ name: this.name, tags: [tag] })).filter((p) => p.tags?.includes(tag)),
+      find: () => this.ourPorts(),
+      adopt: (p) => ensureTags(this.net, "ports", p, tags),
       create: () =>
-        this.net.ports.create({
-          name: this.name,
-          description: createdByDescription(this.cluster),
-          network_id: placement.networkId,
-          fixed_ips: [{ subnet_id: placement.subnetId }],
-          security_groups: placement.securityGroupIds,
-          tags: resourceTags(this.cluster, this.specTags),
-        }),
+        createTagged(this.net, "ports", tags, (inBody) =>
+          this.net.ports.create({
+            name: this.name,
+            description: createdByDescription(this.cluster),
+            network_id: placement.networkId,
+            fixed_ips: [{ subnet_id: placement.subnetId }],
+            security_groups: placement.securityGroupIds,
+            ...(inBody ? { tags: inBody } : {}),
+          }),
+        ),
     });
     return { port: resource, created };
   }
@@ -142,7 +152,7 @@ export class BastionService {
       });
       if (p?.tags?.includes(tag)) ports.set(p.id, p);
     }
-    for (const p of await this.net.ports.list({ name: this.name, tags: [tag] })) if (p.tags?.includes(tag)) ports.set(p.id, p);
+    for (const p of await this.ourPorts()) ports.set(p.id, p);
     for (const p of oldestFirst([...ports.values()])) any = (await deleteIgnoringNotFound(() => this.net.ports.delete(p.id))) || any;
     return any;
   }

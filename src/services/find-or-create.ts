@@ -7,24 +7,27 @@ interface HasId {
 
 /**
  * The crash-safe way to get "our" resource: by the id recorded in status (a 404 means it is gone, so look
- * further), else by name + cluster tag (we may have crashed after creating it but before recording the id),
- * else create it. Returns whether it was created, so callers can emit an Event.
+ * further), else by name + cluster tag or what identifies it as ours (we may have crashed after creating it but
+ * before recording the id, or before tagging it), else create it. `adopt` completes a found one (sets missing
+ * tags). Returns whether it was created, so callers can emit an Event.
  */
 export async function findOrCreate<T extends HasId>(ops: {
   knownId?: string;
   get(id: string): Promise<T>;
   find(): Promise<T[]>;
   create(): Promise<T>;
+  adopt?(found: T): Promise<T>;
 }): Promise<{ resource: T; created: boolean }> {
+  const adopt = (r: T): Promise<T> => (ops.adopt ? ops.adopt(r) : Promise.resolve(r));
   if (ops.knownId) {
     try {
-      return { resource: await ops.get(ops.knownId), created: false };
+      return { resource: await adopt(await ops.get(ops.knownId)), created: false };
     } catch (e) {
       if (!(e instanceof NotFoundError)) throw e;
     }
   }
   const found = oldestFirst(await ops.find());
-  if (found[0]) return { resource: found[0], created: false };
+  if (found[0]) return { resource: await adopt(found[0]), created: false };
   return { resource: await ops.create(), created: true };
 }
 

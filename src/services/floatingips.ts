@@ -2,6 +2,7 @@ import { NotFoundError, type FloatingIp, type NetworkClient } from "../openstack
 import { TerminalError } from "./errors.js";
 import { deleteIgnoringNotFound, oldestFirst } from "./find-or-create.js";
 import { clusterTag, createdByDescription, resourceTags, type ClusterIdentity } from "./naming.js";
+import { createTagged, ensureTags } from "./tagging.js";
 
 /** What a floating IP is for; part of its description so the API address and the bastion's are told apart. */
 export type FloatingIpPurpose = "api-server" | "bastion";
@@ -25,11 +26,17 @@ export class FloatingIpService {
     return `${createdByDescription(this.cluster)}: ${purpose}`;
   }
 
-  /** Ours for this purpose: found by the cluster tag and the purpose in the description; oldest first. */
+  /** Ours for this purpose: found by our description, which names the cluster and the purpose; oldest first. */
   async findOurs(purpose: FloatingIpPurpose): Promise<FloatingIp[]> {
-    const tag = clusterTag(this.cluster);
-    const found = await this.net.floatingIps.list({ tags: [tag] });
-    return oldestFirst(found.filter((f) => f.tags?.includes(tag) && f.description === this.description(purpose)));
+    // By description: it names the cluster and the purpose, and an address allocated just before a crash has no tag yet.
+    const description = this.description(purpose);
+    const found = await this.net.floatingIps.list({ description });
+    return oldestFirst(found.filter((f) => f.description === description));
+  }
+
+  /** A floating IP we allocated, with our tags set if a crash left it untagged. */
+  private adopt(f: FloatingIp): Promise<FloatingIp> {
+    return ensureTags(this.net, "floatingips", f, resourceTags(this.cluster, this.specTags));
   }
 
   /**
@@ -51,7 +58,7 @@ export class FloatingIpService {
         if (!(e instanceof NotFoundError)) throw e;
       }
       const ours = await this.findOurs(purpose);
-      if (ours[0]) return { fip: ours[0], created: false, reallocated: false };
+      if (ours[0]) return { fip: await this.adopt(ours[0]), created: false, reallocated: false };
       const address = opts.knownAddress ?? opts.address;
       if (!address) {
         throw new TerminalError("FloatingIPReclaimed", `the ${purpose} floating IP ${opts.knownId} no longer exists and its address is unknown`);
@@ -70,7 +77,7 @@ export class FloatingIpService {
       }
     }
     const ours = await this.findOurs(purpose);
-    if (ours[0]) return { fip: ours[0], created: false, reallocated: false };
+    if (ours[0]) return { fip: await this.adopt(ours[0]), created: false, reallocated: false };
     if (opts.address) {
       const existing = await this.net.findFloatingIpByAddress(opts.address);
       if (existing) {
@@ -84,12 +91,14 @@ export class FloatingIpService {
   }
 
   private allocate(purpose: FloatingIpPurpose, externalNetworkId: string, address?: string): Promise<FloatingIp> {
-    return this.net.floatingIps.create({
-      floating_network_id: externalNetworkId,
-      description: this.description(purpose),
-      tags: resourceTags(this.cluster, this.specTags),
-      ...(address ? { floating_ip_address: address } : {}),
-    });
+    return createTagged(this.net, "floatingips", resourceTags(this.cluster, this.specTags), (tags) =>
+      this.net.floatingIps.create({
+        floating_network_id: externalNetworkId,
+        description: this.description(purpose),
+        ...(tags ? { tags } : {}),
+        ...(address ? { floating_ip_address: address } : {}),
+      }),
+    );
   }
 
   /** Points the floating IP at a port if it is not already. Returns whether it changed anything. */

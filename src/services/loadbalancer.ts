@@ -7,6 +7,7 @@ import {
   type LoadBalancerClient,
   type Pool,
 } from "../openstack/index.js";
+import { compareApiVersions } from "../openstack/load-balancer.js";
 import { TerminalError } from "./errors.js";
 import { findOrCreate, oldestFirst } from "./find-or-create.js";
 import { clusterTag, createdByDescription, loadBalancerName, resourceTags, type ClusterIdentity } from "./naming.js";
@@ -97,8 +98,29 @@ export class LoadBalancerService {
     return x.tags?.includes(clusterTag(this.cluster)) ?? false;
   }
 
+  /**
+   * Refuses, naming the field, what this cloud's Octavia API is too old for: tags (how we find our load balancer
+   * again) need v2.5, a flavor v2.6, allowedCIDRs v2.12, an availability zone v2.14.
+   */
+  async checkFeatures(spec: LoadBalancerSpec): Promise<void> {
+    const needs: [boolean, string, string][] = [
+      [true, "v2.5", "tags on load balancers (how capo finds its own again)"],
+      [!!spec.flavorId, "v2.6", "apiServerLoadBalancer.flavor"],
+      [spec.allowedCIDRs.length > 0, "v2.12", "apiServerLoadBalancer.allowedCIDRs"],
+      [!!spec.availabilityZone, "v2.14", "apiServerLoadBalancer.availabilityZone"],
+    ];
+    const max = await this.lb.maxApiVersion();
+    if (!max) return;
+    for (const [wanted, version, what] of needs) {
+      if (wanted && compareApiVersions(max, version) < 0) {
+        throw new TerminalError("LoadBalancerFeatureNotSupported", `${what} needs Octavia API ${version}; this cloud's Octavia offers ${max}`);
+      }
+    }
+  }
+
   /** Finds or creates the load balancer and waits until it is ACTIVE. Returns it and whether it was created. */
   async ensureLoadBalancer(knownId: string | undefined, spec: LoadBalancerSpec): Promise<{ lb: LoadBalancer; created: boolean }> {
+    await this.checkFeatures(spec);
     const { resource, created } = await findOrCreate<LoadBalancer>({
       knownId,
       get: (id) => this.lb.loadBalancers.get(id),

@@ -3,6 +3,7 @@ import { TerminalError } from "./errors.js";
 import { describeFilter, toNeutronFilter, toSubnetNeutronFilter, type NeutronResourceFilter, type SubnetFilterFields } from "./filters.js";
 import { deleteIgnoringNotFound, findOrCreate, oldestFirst } from "./find-or-create.js";
 import { clusterResourceName, clusterTag, createdByDescription, resourceTags, type ClusterIdentity } from "./naming.js";
+import { createTagged, ensureTags, isOursOrUntaggedOurs } from "./tagging.js";
 
 /** CAPO's id-or-filter reference (NetworkParam, SubnetParam, RouterParam). */
 export interface IdOrFilter<F> {
@@ -41,8 +42,19 @@ export class NetworkingService {
     return clusterResourceName(this.cluster);
   }
 
-  private ours<T extends { tags?: string[] }>(r: T): boolean {
-    return r.tags?.includes(clusterTag(this.cluster)) ?? false;
+  /** The tags everything we create carries: spec.tags and our cluster tag. */
+  private get tags(): string[] {
+    return resourceTags(this.cluster, this.specTags);
+  }
+
+  /** Ours: tagged, or named and described as we create it (a crash came between creation and tagging). */
+  private ours<T extends { name?: string; description?: string; tags?: string[] }>(r: T): boolean {
+    return isOursOrUntaggedOurs(r, clusterTag(this.cluster), (x) => x.name === this.name && x.description === createdByDescription(this.cluster));
+  }
+
+  /** Resources with our name (listed by name only: an untagged one must be found too) that are ours. */
+  private async findNamed<T extends { name?: string; description?: string; tags?: string[] }>(list: () => Promise<T[]>): Promise<T[]> {
+    return (await list()).filter((r) => this.ours(r));
   }
 
   // ---- lookups of user-supplied resources ----
@@ -128,16 +140,19 @@ export class NetworkingService {
     return findOrCreate<Network>({
       knownId: known.networkId,
       get: (id) => this.net.networks.get(id),
-      find: async () => (await this.net.networks.list({ name: this.name, tags: [clusterTag(this.cluster)] })).filter((n) => this.ours(n)),
+      find: () => this.findNamed(() => this.net.networks.list({ name: this.name })),
+      adopt: (n) => ensureTags(this.net, "networks", n, this.tags),
       create: () =>
-        this.net.networks.create({
-          name: this.name,
-          description: createdByDescription(this.cluster),
-          admin_state_up: true,
-          tags: resourceTags(this.cluster, this.specTags),
-          ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}),
-          ...(opts.portSecurity !== undefined ? { port_security_enabled: opts.portSecurity } : {}),
-        }),
+        createTagged(this.net, "networks", this.tags, (tags) =>
+          this.net.networks.create({
+            name: this.name,
+            description: createdByDescription(this.cluster),
+            admin_state_up: true,
+            ...(tags ? { tags } : {}),
+            ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}),
+            ...(opts.portSecurity !== undefined ? { port_security_enabled: opts.portSecurity } : {}),
+          }),
+        ),
     });
   }
 
@@ -145,21 +160,21 @@ export class NetworkingService {
     return findOrCreate<Subnet>({
       knownId: known.subnetId,
       get: (id) => this.net.subnets.get(id),
-      find: async () =>
-        (await this.net.subnets.list({ name: this.name, network_id: network.id, tags: [clusterTag(this.cluster)] })).filter((s) =>
-          this.ours(s),
-        ),
+      find: () => this.findNamed(() => this.net.subnets.list({ name: this.name, network_id: network.id })),
+      adopt: (s) => ensureTags(this.net, "subnets", s, this.tags),
       create: () =>
-        this.net.subnets.create({
-          name: this.name,
-          description: createdByDescription(this.cluster),
-          network_id: network.id,
-          cidr: spec.cidr,
-          ip_version: spec.cidr.includes(":") ? 6 : 4,
-          tags: resourceTags(this.cluster, this.specTags),
-          ...(spec.dnsNameservers?.length ? { dns_nameservers: spec.dnsNameservers } : {}),
-          ...(spec.allocationPools?.length ? { allocation_pools: spec.allocationPools } : {}),
-        }),
+        createTagged(this.net, "subnets", this.tags, (tags) =>
+          this.net.subnets.create({
+            name: this.name,
+            description: createdByDescription(this.cluster),
+            network_id: network.id,
+            cidr: spec.cidr,
+            ip_version: spec.cidr.includes(":") ? 6 : 4,
+            ...(tags ? { tags } : {}),
+            ...(spec.dnsNameservers?.length ? { dns_nameservers: spec.dnsNameservers } : {}),
+            ...(spec.allocationPools?.length ? { allocation_pools: spec.allocationPools } : {}),
+          }),
+        ),
     });
   }
 
@@ -179,14 +194,17 @@ export class NetworkingService {
     const { resource, created } = await findOrCreate<Router>({
       knownId: known.routerId,
       get: (id) => this.net.routers.get(id),
-      find: async () => (await this.net.routers.list({ name: this.name, tags: [clusterTag(this.cluster)] })).filter((r) => this.ours(r)),
+      find: () => this.findNamed(() => this.net.routers.list({ name: this.name })),
+      adopt: (r) => ensureTags(this.net, "routers", r, this.tags),
       create: () =>
-        this.net.routers.create({
-          name: this.name,
-          description: createdByDescription(this.cluster),
-          tags: resourceTags(this.cluster, this.specTags),
-          ...(gateway ? { external_gateway_info: gateway } : {}),
-        }),
+        createTagged(this.net, "routers", this.tags, (tags) =>
+          this.net.routers.create({
+            name: this.name,
+            description: createdByDescription(this.cluster),
+            ...(tags ? { tags } : {}),
+            ...(gateway ? { external_gateway_info: gateway } : {}),
+          }),
+        ),
     });
     let router = resource;
     if (gateway && !gatewayMatches(router, gateway.network_id, externalFixedIPs)) {
@@ -216,7 +234,7 @@ export class NetworkingService {
    * resources the user supplied are never touched. Returns what was deleted.
    */
   async deleteManagedNetworking(known: KnownIds): Promise<{ router: boolean; subnet: boolean; network: boolean }> {
-    const router = await this.findOurs(known.routerId, (id) => this.net.routers.get(id), () => this.net.routers.list({ name: this.name, tags: [clusterTag(this.cluster)] }));
+    const router = await this.findOurs(known.routerId, (id) => this.net.routers.get(id), () => this.net.routers.list({ name: this.name }));
     let routerDeleted = false;
     if (router) {
       const ports = await this.net.ports.list({ device_id: router.id });
@@ -228,15 +246,15 @@ export class NetworkingService {
       }
       routerDeleted = await deleteIgnoringNotFound(() => this.net.routers.delete(router.id));
     }
-    const subnets = await this.findAllOurs(known.subnetId, (id) => this.net.subnets.get(id), () => this.net.subnets.list({ name: this.name, tags: [clusterTag(this.cluster)] }));
+    const subnets = await this.findAllOurs(known.subnetId, (id) => this.net.subnets.get(id), () => this.net.subnets.list({ name: this.name }));
     let subnetDeleted = false;
     for (const s of subnets) subnetDeleted = (await deleteIgnoringNotFound(() => this.net.subnets.delete(s.id))) || subnetDeleted;
-    const network = await this.findOurs(known.networkId, (id) => this.net.networks.get(id), () => this.net.networks.list({ name: this.name, tags: [clusterTag(this.cluster)] }));
+    const network = await this.findOurs(known.networkId, (id) => this.net.networks.get(id), () => this.net.networks.list({ name: this.name }));
     const networkDeleted = network ? await deleteIgnoringNotFound(() => this.net.networks.delete(network.id)) : false;
     return { router: routerDeleted, subnet: subnetDeleted, network: networkDeleted };
   }
 
-  private async findOurs<T extends { id: string; tags?: string[]; created_at?: unknown }>(
+  private async findOurs<T extends { id: string; name?: string; description?: string; tags?: string[]; created_at?: unknown }>(
     knownId: string | undefined,
     get: (id: string) => Promise<T>,
     list: () => Promise<T[]>,
@@ -244,7 +262,7 @@ export class NetworkingService {
     return (await this.findAllOurs(knownId, get, list))[0];
   }
 
-  private async findAllOurs<T extends { id: string; tags?: string[]; created_at?: unknown }>(
+  private async findAllOurs<T extends { id: string; name?: string; description?: string; tags?: string[]; created_at?: unknown }>(
     knownId: string | undefined,
     get: (id: string) => Promise<T>,
     list: () => Promise<T[]>,

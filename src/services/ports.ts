@@ -5,6 +5,7 @@ import { describeFilter, toNeutronFilter, type NeutronResourceFilter, type Subne
 import { deleteIgnoringNotFound, findOrCreate, oldestFirst } from "./find-or-create.js";
 import { clusterTag, createdByDescription, type ClusterIdentity } from "./naming.js";
 import { NetworkingService, type IdOrFilter } from "./networking.js";
+import { createTagged, ensureTags, isOursOrUntaggedOurs } from "./tagging.js";
 
 /** Port settings that reference nothing in OpenStack: copied as they are from the spec to the resolved port. */
 interface PortSettings {
@@ -158,11 +159,11 @@ async function resolveSecurityGroupID(
 }
 
 /** The Neutron create body of a resolved port, with our cluster tag so that a crash never duplicates it. */
-export function portCreateBody(spec: ResolvedPort, cluster: ClusterIdentity): PortCreate {
+export function portCreateBody(spec: ResolvedPort, cluster: ClusterIdentity, withTags = true): PortCreate {
   const body: Record<string, unknown> = {
     name: spec.name,
     network_id: spec.networkID,
-    tags: [...new Set([...(spec.tags ?? []), clusterTag(cluster)])],
+    ...(withTags ? { tags: portTags(spec, cluster) } : {}),
   };
   if (spec.description !== undefined) body["description"] = spec.description;
   if (spec.fixedIPs?.length) {
@@ -197,6 +198,28 @@ export function portCreateBody(spec: ResolvedPort, cluster: ClusterIdentity): Po
   return body as PortCreate;
 }
 
+/** The port's own tags, the machine's and our cluster tag. */
+export function portTags(spec: ResolvedPort, cluster: ClusterIdentity): string[] {
+  return [...new Set([...(spec.tags ?? []), clusterTag(cluster)])];
+}
+
+/** The Neutron extension trunks need, and the condition reason when a spec asks for one on a cloud without it. */
+export const TRUNK_EXTENSION = "trunk";
+
+/**
+ * Refuses a spec that asks for a trunk on a cloud whose Neutron has no trunk extension, before anything is created.
+ * The message names the field, the missing extension and the fix.
+ */
+export async function checkTrunkSupport(net: NetworkClient, ports: readonly ResolvedPort[]): Promise<void> {
+  const i = ports.findIndex((p) => p.trunk);
+  if (i < 0 || (await net.hasExtension(TRUNK_EXTENSION))) return;
+  throw new TerminalError(
+    "TrunkNotSupported",
+    `ports[${i}] (${ports[i]?.name ?? ""}) asks for a trunk, but this cloud's Neutron has no "${TRUNK_EXTENSION}" extension; ` +
+      "set trunk: false (spec.trunk and spec.ports[].trunk) or use a cloud with trunk support",
+  );
+}
+
 /** Idempotent port operations for one machine. */
 export class PortService {
   constructor(
@@ -204,13 +227,16 @@ export class PortService {
     private readonly cluster: ClusterIdentity,
   ) {}
 
-  private async findByName(name: string, networkID?: string): Promise<Port[]> {
-    const found = await this.net.ports.list({
-      name,
-      tags: [clusterTag(this.cluster)],
-      ...(networkID ? { network_id: networkID } : {}),
-    });
-    return oldestFirst(found.filter((p) => p.name === name && (p.tags ?? []).includes(clusterTag(this.cluster))));
+  /**
+   * Our ports with this name: tagged, or (a crash came between creation and tagging, or Neutron dropped the tags of
+   * the POST) with the description we create it with, on its network and not bound to another owner's device.
+   */
+  private async findByName(name: string, expect?: { networkID: string; description?: string }): Promise<Port[]> {
+    const found = await this.net.ports.list({ name, ...(expect ? { network_id: expect.networkID } : {}) });
+    const description = expect?.description ?? createdByDescription(this.cluster);
+    const identifies = (p: Port): boolean =>
+      p.name === name && p.description === description && (!p.device_owner || p.device_owner.startsWith("compute:"));
+    return oldestFirst(found.filter((p) => p.name === name && isOursOrUntaggedOurs(p, clusterTag(this.cluster), identifies)));
   }
 
   /** Our ports with these names, in the order of names (missing ones skipped): rebuilds status after a move. */
@@ -228,8 +254,9 @@ export class PortService {
     const { resource, created } = await findOrCreate<Port>({
       knownId: knownID,
       get: (id) => this.net.ports.get(id),
-      find: () => this.findByName(spec.name, spec.networkID),
-      create: () => this.net.ports.create(portCreateBody(spec, this.cluster)),
+      find: () => this.findByName(spec.name, { networkID: spec.networkID, ...(spec.description !== undefined ? { description: spec.description } : {}) }),
+      adopt: (p) => ensureTags(this.net, "ports", p, portTags(spec, this.cluster)),
+      create: () => createTagged(this.net, "ports", portTags(spec, this.cluster), (tags) => this.net.ports.create(portCreateBody(spec, this.cluster, tags !== undefined))),
     });
     return { port: resource, created };
   }
@@ -239,9 +266,12 @@ export class PortService {
    * one trunk per parent port, so looking it up by port is exact and crash-safe.
    */
   async ensureTrunk(port: Port): Promise<{ trunk: Trunk; created: boolean }> {
+    const tags = [clusterTag(this.cluster)];
     const existing = (await this.net.trunks.list({ port_id: port.id })).find((t) => t.port_id === port.id);
-    if (existing) return { trunk: existing, created: false };
-    const trunk = await this.net.trunks.create({ name: port.name, port_id: port.id, tags: [clusterTag(this.cluster)] });
+    if (existing) return { trunk: await ensureTags(this.net, "trunks", existing, tags), created: false };
+    const trunk = await createTagged(this.net, "trunks", tags, (inBody) =>
+      this.net.trunks.create({ name: port.name, port_id: port.id, ...(inBody ? { tags: inBody } : {}) }),
+    );
     return { trunk, created: true };
   }
 
@@ -262,9 +292,11 @@ export class PortService {
     }
     for (const n of names) for (const p of await this.findByName(n)) targets.set(p.id, p);
     const deleted: string[] = [];
+    // Without the trunk extension there are no trunks, and /trunks is a 404 that must not block the deletion.
+    const trunks = await this.net.hasExtension(TRUNK_EXTENSION);
     for (const id of targets.keys()) {
       // A trunk's parent port cannot be deleted before the trunk.
-      for (const t of await this.net.trunks.list({ port_id: id })) {
+      for (const t of trunks ? await this.net.trunks.list({ port_id: id }) : []) {
         if (t.port_id === id) await deleteIgnoringNotFound(() => this.net.trunks.delete(t.id));
       }
       if (await deleteIgnoringNotFound(() => this.net.ports.delete(id))) deleted.push(id);

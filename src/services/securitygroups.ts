@@ -2,6 +2,7 @@ import type { NetworkClient, SecurityGroup, SecurityGroupRule } from "../opensta
 import { TerminalError } from "./errors.js";
 import { deleteIgnoringNotFound, findOrCreate, oldestFirst } from "./find-or-create.js";
 import { clusterTag, createdByDescription, resourceTags, securityGroupName, type ClusterIdentity } from "./naming.js";
+import { createTagged, ensureTags, isOursOrUntaggedOurs } from "./tagging.js";
 
 export type ManagedRole = "controlplane" | "worker" | "bastion";
 
@@ -170,20 +171,24 @@ export class SecurityGroupService {
     private readonly specTags: readonly string[] = [],
   ) {}
 
-  /** Finds (by recorded id, then by name + cluster tag) or creates the group for a role. */
+  /** Tagged, or named and described as we create groups (a crash came between creation and tagging). */
+  private ours(g: SecurityGroup, name: string): boolean {
+    return isOursOrUntaggedOurs(g, clusterTag(this.cluster), (x) => x.name === name && x.description === createdByDescription(this.cluster));
+  }
+
+  /** Finds (by recorded id, then by name + cluster tag or our description) or creates the group for a role; tags it. */
   async ensureGroup(role: ManagedRole, knownId: string | undefined): Promise<{ group: SecurityGroup; created: boolean }> {
     const name = securityGroupName(this.cluster, role);
-    const tag = clusterTag(this.cluster);
+    const tags = resourceTags(this.cluster, this.specTags);
     const { resource, created } = await findOrCreate<SecurityGroup>({
       knownId,
       get: (id) => this.net.securityGroups.get(id),
-      find: async () => (await this.net.securityGroups.list({ name, tags: [tag] })).filter((g) => g.tags?.includes(tag)),
+      find: async () => (await this.net.securityGroups.list({ name })).filter((g) => this.ours(g, name)),
+      adopt: (g) => ensureTags(this.net, "security-groups", g, tags),
       create: () =>
-        this.net.securityGroups.create({
-          name,
-          description: createdByDescription(this.cluster),
-          tags: resourceTags(this.cluster, this.specTags),
-        }),
+        createTagged(this.net, "security-groups", tags, (inBody) =>
+          this.net.securityGroups.create({ name, description: createdByDescription(this.cluster), ...(inBody ? { tags: inBody } : {}) }),
+        ),
     });
     return { group: resource, created };
   }
@@ -230,9 +235,8 @@ export class SecurityGroupService {
         });
         if (g?.tags?.includes(tag)) groups.set(g.id, g);
       }
-      for (const g of await this.net.securityGroups.list({ name: securityGroupName(this.cluster, role), tags: [tag] })) {
-        if (g.tags?.includes(tag)) groups.set(g.id, g);
-      }
+      const name = securityGroupName(this.cluster, role);
+      for (const g of await this.net.securityGroups.list({ name })) if (this.ours(g, name)) groups.set(g.id, g);
     }
     const all = oldestFirst([...groups.values()]);
     for (const g of all) {

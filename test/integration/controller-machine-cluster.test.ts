@@ -6,6 +6,7 @@ import { compute, createSession, loadBalancer, network, type OpenStackSession } 
 import { cloudFromSecret } from "../../src/controllers/credentials.js";
 import { CapiTypes, CoreTypes, isNotFound, Manager, Metrics } from "../../src/runtime/index.js";
 import { KubeClient } from "../../src/runtime/kube-client.js";
+import { clusterTag } from "../../src/services/naming.js";
 import { generateSshKeypair } from "../../src/sim/sshkeys.js";
 import { testKubeConfig, useTestNamespace } from "../helpers/k8s.js";
 import { capturingLogger } from "../helpers/log.js";
@@ -14,12 +15,35 @@ import { clusterSpec, counts, createCluster, getOSC, inventory, requestCounts, w
 import { createCapiMachine, until } from "./controller-machine-env.js";
 
 /**
+ * Every Neutron resource our controllers created carries the cluster tag, read back from Neutron. Not ours: the
+ * external network, the default security group, and ports Neutron or Octavia make for themselves (router interfaces
+ * and gateways, floating IPs, the load balancer's VIP).
+ */
+async function expectAllTagged(session: OpenStackSession, tag: string): Promise<void> {
+  const net = network(session);
+  const byNeutron = (owner: string | undefined) => (owner ?? "").startsWith("network:") || owner === "Octavia";
+  const ours = {
+    networks: (await net.networks.list()).filter((n) => n["router:external"] !== true),
+    subnets: (await net.subnets.list()).filter((x) => x.cidr.startsWith("10.")),
+    routers: await net.routers.list(),
+    security_groups: (await net.securityGroups.list()).filter((g) => g.name !== "default"),
+    floatingips: await net.floatingIps.list(),
+    ports: (await net.ports.list()).filter((p) => !byNeutron(p.device_owner)),
+  };
+  for (const [kind, items] of Object.entries(ours)) {
+    expect(items.length, kind).toBeGreaterThan(0);
+    for (const x of items as { id: string; tags?: string[] }[]) expect(x.tags, `${kind} ${x.id}`).toContain(tag);
+  }
+}
+
+/**
  * Both of our controllers together, as `capo controller` runs them: the OpenStackCluster controller provisions
  * the cluster (network, security groups, and the API floating IP or load balancer), the machine controller the
- * servers; the test plays CAPI core. Then everything is deleted down to zero.
+ * servers; the test plays CAPI core. Then everything is deleted down to zero. On both simulator profiles: `zed`
+ * (no tag-creation, no trunk: tags are set after creation) and `full`.
  */
-describe("OpenStackMachine controller with the OpenStackCluster controller", () => {
-  const ns = useTestNamespace("ctl-machine-cluster");
+describe.each(["zed", "full"] as const)("OpenStackMachine controller with the OpenStackCluster controller (profile %s)", (profile) => {
+  const ns = useTestNamespace(`ctl-machine-cluster-${profile}`);
   let sim: RunningSimulator;
   let client: KubeClient;
   let manager: Manager;
@@ -27,7 +51,7 @@ describe("OpenStackMachine controller with the OpenStackCluster controller", () 
   const logLines: string[] = [];
 
   beforeAll(async () => {
-    sim = await startTestSimulator();
+    sim = await startTestSimulator({ config: { profile } });
     client = new KubeClient(testKubeConfig());
     const log = capturingLogger(logLines);
     manager = new Manager({ kubeConfig: testKubeConfig(), log, namespace: ns.name, metrics: new Metrics(), syncPeriodMs: 60_000 });
@@ -93,8 +117,16 @@ describe("OpenStackMachine controller with the OpenStackCluster controller", () 
     await waitMachine("fip-cp-1");
     await new Promise((r) => setTimeout(r, 300));
     expect(await holderServer()).toBe(cp0.status?.instanceID);
+    await expectAllTagged(session, clusterTag({ namespace: ns.name, name: "fip" }));
+    if (profile === "zed") {
+      // Without tag-creation no POST carried tags (Neutron would have refused them); PUT .../tags set them.
+      const puts = (await requestCounts(sim)).counts.filter((c) => c.service === "network" && c.method === "PUT" && c.path.endsWith("/tags"));
+      expect(puts.length).toBeGreaterThan(0);
+    }
 
     await deleteCluster("fip", ["fip-cp-0", "fip-cp-1", "fip-md-0"]);
+    const left = counts(await inventory(sim));
+    expect(left).toEqual(Object.fromEntries(Object.keys(left).map((k) => [k, 0])));
   });
 
   it("with a load balancer: control-plane machines join every pool and leave it when deleted", async () => {
@@ -106,6 +138,7 @@ describe("OpenStackMachine controller with the OpenStackCluster controller", () 
     await createCapiMachine(client, ns.name, "lb-md-0", { cluster: "lb" });
     const cp0 = await waitMachine("lb-cp-0");
     await waitMachine("lb-md-0");
+    await expectAllTagged(session, clusterTag({ namespace: ns.name, name: "lb" }));
     const ip = cp0.status?.addresses?.find((a) => a.type === "InternalIP")?.address;
     const octavia = loadBalancer(session);
     const listeners = (await octavia.listeners.list()).filter((l) => l.loadbalancers?.some((x) => x.id === lbID));

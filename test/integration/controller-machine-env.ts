@@ -12,7 +12,7 @@ import {
   type OpenStackClusterObject,
   type OpenStackMachineObject,
 } from "../../src/controllers/openstackmachine/types.js";
-import { compute, createSession, network, type OpenStackSession } from "../../src/openstack/index.js";
+import { compute, createSession, network, type OpenStackSession, type TaggableCollection } from "../../src/openstack/index.js";
 import { CapiTypes, CoreTypes, isNotFound, Manager, Metrics, updateStatus } from "../../src/runtime/index.js";
 import { KubeClient } from "../../src/runtime/kube-client.js";
 import { generateSshKeypair } from "../../src/sim/sshkeys.js";
@@ -74,13 +74,18 @@ export class MachineTestEnv {
     const name = `k8s-clusterapi-cluster-${this.namespace}-${CLUSTER}`;
     const ext = (await net.networks.list({ "router:external": true }))[0];
     if (!ext) throw new Error("simulator has no external network");
-    const n = await net.networks.create({ name, tags: [tag] });
-    const s = await net.subnets.create({ name, network_id: n.id, cidr: "10.6.0.0/24", ip_version: 4, tags: [tag] });
-    const r = await net.routers.create({ name, tags: [tag], external_gateway_info: { network_id: ext.id } });
+    // Tagged after creation: the default simulator profile (zed) refuses tags in a POST, as Zed does.
+    const tagged = async <T extends { id: string }>(collection: TaggableCollection, x: T): Promise<T> => {
+      await net.replaceTags(collection, x.id, [tag]);
+      return x;
+    };
+    const n = await tagged("networks", await net.networks.create({ name }));
+    const s = await tagged("subnets", await net.subnets.create({ name, network_id: n.id, cidr: "10.6.0.0/24", ip_version: 4 }));
+    const r = await tagged("routers", await net.routers.create({ name, external_gateway_info: { network_id: ext.id } }));
     await net.addRouterInterface(r.id, { subnet_id: s.id });
-    const cp = await net.securityGroups.create({ name: `k8s-cluster-${this.namespace}-${CLUSTER}-secgroup-controlplane`, tags: [tag] });
-    const w = await net.securityGroups.create({ name: `k8s-cluster-${this.namespace}-${CLUSTER}-secgroup-worker`, tags: [tag] });
-    const fip = await net.floatingIps.create({ floating_network_id: ext.id, description: "api-server", tags: [tag] });
+    const cp = await tagged("security-groups", await net.securityGroups.create({ name: `k8s-cluster-${this.namespace}-${CLUSTER}-secgroup-controlplane` }));
+    const w = await tagged("security-groups", await net.securityGroups.create({ name: `k8s-cluster-${this.namespace}-${CLUSTER}-secgroup-worker` }));
+    const fip = await tagged("floatingips", await net.floatingIps.create({ floating_network_id: ext.id, description: "api-server" }));
     this.infra = { networkID: n.id, subnetID: s.id, routerID: r.id, cpSG: cp.id, workerSG: w.id, fipID: fip.id, fipIP: fip.floating_ip_address };
   }
 

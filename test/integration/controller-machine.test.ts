@@ -12,14 +12,15 @@ type CoreEvent = KubernetesObject & { reason?: string; message?: string; involve
 const readyOf = (o: { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } } | undefined) =>
   o?.status?.conditions?.find((c) => c.type === "Ready");
 
-describe("OpenStackMachine controller against the real apiserver and the simulator", () => {
-  const ns = useTestNamespace("ctrl-machine");
+// On both simulator profiles: zed (no tag-creation, no trunk: tags set after creation, trunks refused) and full.
+describe.each(["zed", "full"] as const)("OpenStackMachine controller against the real apiserver and the simulator (profile %s)", (profile) => {
+  const ns = useTestNamespace(`ctrl-machine-${profile}`);
   let env: MachineTestEnv;
   let baseline: Inventory;
 
   beforeAll(async () => {
     env = new MachineTestEnv(ns.name);
-    await env.setup();
+    await env.setup({ config: { profile } });
     baseline = await env.inventory();
     await env.startController();
   });
@@ -234,7 +235,8 @@ describe("OpenStackMachine controller against the real apiserver and the simulat
             vnicType: "normal",
             description: "second port",
             tags: ["extra"],
-            trunk: true,
+            // A trunk only where the cloud has the extension (zed refuses it: see the test below).
+            ...(profile === "full" ? { trunk: true } : {}),
           },
         ],
         rootVolume: { sizeGiB: 2 },
@@ -266,8 +268,10 @@ describe("OpenStackMachine controller against the real apiserver and the simulat
     expect(extra.allowed_address_pairs?.[0]?.ip_address).toBe("10.6.0.250");
     expect(extra.tags).toEqual(expect.arrayContaining(["extra", "machine-tag"]));
     expect(extra.description).toBe("second port");
-    const trunks = await network(env.session).trunks.list({ port_id: extra.id });
-    expect(trunks.map((t) => t.name)).toEqual(["cr-1-extra"]);
+    if (profile === "full") {
+      const trunks = await network(env.session).trunks.list({ port_id: extra.id });
+      expect(trunks.map((t) => t.name)).toEqual(["cr-1-extra"]);
+    }
     const server = await compute(env.session).getServer(o.status?.instanceID ?? "");
     expect(server.tags).toContain("machine-tag");
     expect(server.metadata?.["role"]).toBe("test");
@@ -287,7 +291,7 @@ describe("OpenStackMachine controller against the real apiserver and the simulat
     expect(await portsNamed("cr-1-")).toHaveLength(0);
     expect((await env.inventory())["volumes"]?.filter((v) => (v.name ?? "").startsWith("cr-1-"))).toEqual([]);
     await compute(env.session).deleteServerGroup(group.id);
-    expect((await env.inventory())["trunks"]).toEqual([]);
+    expect((await env.inventory())["trunks"] ?? []).toEqual([]);
     await env.stopController();
     await env.startController();
   });
@@ -351,6 +355,30 @@ describe("OpenStackMachine controller against the real apiserver and the simulat
     expect(await portsNamed("w-badkey-")).toHaveLength(0);
     await env.deleteMachine("w-wait");
     expect(await portsNamed("w-wait-")).toHaveLength(0);
+  });
+
+  it("a trunk: refused by name without the trunk extension (zed: no port, no server), made with it (full); delete completes", async () => {
+    await env.createMachine("w-trunk", { spec: { trunk: true } });
+    if (profile === "zed") {
+      const refused = await until("w-trunk InstanceCreateFailed", async () => {
+        const x = await env.getOSM("w-trunk");
+        return readyOf(x)?.reason === "InstanceCreateFailed" ? x : undefined;
+      });
+      expect(readyOf(refused)?.message).toContain('no "trunk" extension');
+      expect(await portsNamed("w-trunk-")).toHaveLength(0);
+      expect(await serversNamed("w-trunk")).toHaveLength(0);
+    } else {
+      const o = await env.waitProvisioned("w-trunk");
+      const trunks = await network(env.session).trunks.list({ port_id: o.status?.resources?.ports?.[0]?.id ?? "" });
+      expect(trunks.map((t) => t.name)).toEqual(["w-trunk-0"]);
+    }
+    await admin(env.sim, "DELETE", "/requests");
+    await env.deleteMachine("w-trunk");
+    expect(await portsNamed("w-trunk-")).toHaveLength(0);
+    // Without the extension deletion never calls /trunks (it would 404 there).
+    const trunkCalls = (await admin<{ counts: { service: string; method: string; path: string }[] }>(env.sim, "GET", "/requests")).body.counts.filter((c) => c.path.startsWith("/trunks"));
+    if (profile === "zed") expect(trunkCalls).toEqual([]);
+    else expect(trunkCalls.some((c) => c.method === "DELETE")).toBe(true);
   });
 
   it("delete leaves zero machine resources, and the API floating IP is kept", async () => {

@@ -85,6 +85,19 @@ describe("capo sim", () => {
     await expect(fetch(`${url}/identity/v3`)).rejects.toThrow();
   });
 
+  it("--profile full gives the trunk and tag-creation extensions; an unknown profile is named", async () => {
+    const run = await runSim(["--port", "0", "--profile", "full"]);
+    await until(() => run.out().includes("stop with Ctrl-C"), "startup");
+    expect(run.out()).toContain("profile: full");
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(run.out())?.[1] as string;
+    const sim = { url, authUrl: `${url}/identity/v3`, adminUrl: `${url}/_sim`, cloudsYaml: () => "", close: async () => {} };
+    const s = await SimSession.login(sim);
+    for (const alias of ["trunk", "tag-creation"]) expect((await s.call("GET", `/networking/v2.0/extensions/${alias}`)).status).toBe(200);
+    await run.stop();
+    const bad = await runSim(["--profile", "ussuri"]);
+    await expect(bad.done).rejects.toThrow("--profile ussuri: unknown profile; known profiles are zed, full");
+  });
+
   it("names the flag or file at fault", async () => {
     const bad = await runSim(["--port", "abc"]);
     await expect(bad.done).rejects.toThrow(UserError);

@@ -139,3 +139,25 @@ describe.each(["zed", "full"] as const)("profile %s", (profile) => {
     expect(ok.status).toBe(200);
   });
 });
+
+describe("profile and neutronExtensions in the world config", () => {
+  it("refuses an unknown profile or an extension the simulator does not implement, naming the field", async () => {
+    const { validateSimConfig } = await import("../../src/sim/config.js");
+    expect(() => validateSimConfig({ profile: "ussuri" }, "--config w.yaml")).toThrow('--config w.yaml: unknown profile "ussuri"; known profiles are zed, full');
+    expect(() => validateSimConfig({ neutronExtensions: ["router", "qos"] }, "--config w.yaml")).toThrow('--config w.yaml: neutronExtensions[1] "qos" is not an extension the simulator implements');
+    expect(validateSimConfig({ profile: "full", neutronExtensions: ["router"] }, "x")).toEqual({ profile: "full", neutronExtensions: ["router"] });
+  });
+
+  it("an explicit extension list replaces the profile's: zed plus trunk takes trunks but still refuses tags in a POST", async () => {
+    const zedAliases = (loadReference("301-neutron-extensions.json").response.body as { extensions: { alias: string }[] }).extensions.map((e) => e.alias);
+    const sim = await startTestSimulator({ config: { neutronExtensions: [...zedAliases, "trunk"] } });
+    try {
+      const s = await SimSession.login(sim);
+      expect((await s.call("GET", `${N}/trunks`)).status).toBe(200);
+      expect((await s.call("GET", `${N}/extensions/tag-creation`)).status).toBe(404);
+      expect((await s.call("POST", `${N}/networks`, { network: { name: "t", tags: ["a"] } })).status).toBe(400);
+    } finally {
+      await sim.close();
+    }
+  });
+});

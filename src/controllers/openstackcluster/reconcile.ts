@@ -645,8 +645,10 @@ export class ClusterReconciler {
     const bastion = new BastionService(compute(session), image(session), net, this.identity, tags);
     const bastionKnown = { serverId: this.status.bastion?.id, portId: this.status.bastion?.resources?.ports?.[0]?.id };
     if (await bastion.delete(bastionKnown, this.opts.loadBalancerWait)) await this.event("Normal", "BastionDeleted", `deleted bastion ${bastion.name}`);
-    const lbs = new LoadBalancerService(loadBalancer(session), this.identity, this.opts.loadBalancerWait, tags);
-    if (await lbs.deleteLoadBalancer(this.status.apiServerManagedLoadBalancer?.id)) {
+    const octavia = loadBalancer(session);
+    const lbs = new LoadBalancerService(octavia, this.identity, this.opts.loadBalancerWait, tags);
+    // A cloud without Octavia has no load balancer of ours: the deletion must not wait on its missing endpoint.
+    if ((await octavia.available()) && (await lbs.deleteLoadBalancer(this.status.apiServerManagedLoadBalancer?.id))) {
       await this.event("Normal", "LoadBalancerDeleted", `deleted load balancer ${lbs.name}`);
     }
     const released = await new FloatingIpService(net, this.identity, tags).release("api-server", this.status.apiServerFloatingIP?.id);

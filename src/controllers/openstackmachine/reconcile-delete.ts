@@ -55,7 +55,8 @@ export async function reconcileDelete(scope: MachineScope, clients: Clients): Pr
     rootVolume: osm.spec.rootVolume,
     additionalBlockDevices: osm.spec.additionalBlockDevices,
   });
-  if (planned.length) {
+  // Without a block-storage endpoint no volume of ours can exist: nothing to wait for.
+  if (planned.length && (await clients.cinder.available())) {
     const vols = new VolumeService(clients.cinder, scope.clusterIdentity, scope.name);
     if (!(await vols.deleteAll(planned.map((p) => p.name)))) return { requeueAfterMs: pollMs };
   }
