@@ -168,7 +168,8 @@ export function network(session: OpenStackSession) {
     try {
       return await session.request(...args);
     } catch (e) {
-      if (isMissingResource(e)) extensionCache.delete(await endpoint());
+      // Never let the cache upkeep hide the call's own error.
+      if (isMissingResource(e)) await endpoint().then((k) => extensionCache.delete(k), () => undefined);
       throw e;
     }
   };

@@ -12,6 +12,7 @@ import { KubeClient } from "../../src/runtime/kube-client.js";
 import { apiListerWatcher, type WatchHandle } from "../../src/runtime/list-watch.js";
 import { testKubeConfig, useTestNamespace } from "../helpers/k8s.js";
 import { capturingLogger } from "../helpers/log.js";
+import type { SimProfileName } from "../../src/sim/index.js";
 import { admin, startTestSimulator, type RunningSimulator } from "../helpers/sim.js";
 import {
   SIM_PASSWORD,
@@ -63,8 +64,8 @@ describe("OpenStackCluster controller against a real kube-apiserver and the simu
     return versions.find((o) => o.metadata?.name === name && o.status?.initialization?.provisioned === true);
   }
 
-  async function newSim(): Promise<RunningSimulator> {
-    const sim = await startTestSimulator({ config: simConfig });
+  async function newSim(profile: SimProfileName = "zed"): Promise<RunningSimulator> {
+    const sim = await startTestSimulator({ config: { ...simConfig, profile } });
     sims.push(sim);
     return sim;
   }
@@ -477,12 +478,12 @@ describe("OpenStackCluster controller against a real kube-apiserver and the simu
     expect(counts(await inventory(sim))).toEqual({ ...ZERO, floatingips: 1 });
   });
 
-  it("clusters from capo generate cluster (both flavors) reach provisioned and delete cleanly", async () => {
-    for (const flavor of ["default", "without-lb"] as const) {
-      const sim = await newSim();
+  it("clusters from capo generate cluster (both flavors) reach provisioned and delete cleanly, on both simulator profiles", async () => {
+    for (const [flavor, profile] of [["default", "zed"], ["without-lb", "zed"], ["default", "full"], ["without-lb", "full"]] as const) {
+      const sim = await newSim(profile);
       const dir = mkdtempSync(join(tmpdir(), "capo-ctl-gen-"));
       writeFileSync(join(dir, "clouds.yaml"), sim.cloudsYaml("capo-sim"));
-      const name = `gen-${flavor}`;
+      const name = `gen-${flavor}-${profile}`;
       const generated = await generateCluster({
         clusterName: name,
         namespace: ns.name,
