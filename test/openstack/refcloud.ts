@@ -34,10 +34,10 @@ interface Service {
 const SERVICES: Service[] = [
   { name: "mariadb", port: 3306, logs: ["/var/log/mysql/error.log"] },
   { name: "rabbitmq", port: 5672, logs: [] },
-  { name: "keystone", port: 5000, pidFile: "keystone.pid", logs: ["keystone-uwsgi.log", "keystone.log"] },
+  { name: "keystone", port: 5000, pidFile: "keystone.pid", logs: ["keystone-uwsgi.log", "keystone-wsgi-public.log"] },
   { name: "glance", port: 9292, pidFile: "glance.pid", logs: ["glance.out", "glance-api.log"] },
   { name: "placement", port: 8778, pidFile: "placement.pid", logs: ["placement.out", "placement.log"] },
-  { name: "nova-api", port: 8774, pidFile: "nova-api.pid", logs: ["nova-api.out", "nova-api.log"] },
+  { name: "nova-api", port: 8774, pidFile: "nova-api.pid", logs: ["nova-api.out", "nova-api-wsgi.log"] },
   { name: "nova-conductor", pidFile: "nova-conductor.pid", logs: ["nova-conductor.out", "nova-conductor.log"] },
   { name: "nova-scheduler", pidFile: "nova-scheduler.pid", logs: ["nova-scheduler.out", "nova-scheduler.log"] },
   { name: "nova-compute", pidFile: "nova-compute.pid", logs: ["nova-compute.out", "nova-compute.log"] },
