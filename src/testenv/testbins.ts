@@ -24,6 +24,8 @@ export interface CapiManagerBins {
   core: string;
   kubeadmBootstrap: string;
   kubeadmControlPlane: string;
+  /** Our workload-cluster emulator (hack/testbin/wcemu), driven by src/emulator. */
+  workloadClusterEmulator: string;
 }
 
 /** The repository root: this file is src/testenv/testbins.ts, or dist/src/testenv/testbins.js once built. */
