@@ -10,8 +10,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	cloudv1 "sigs.k8s.io/cluster-api/test/infrastructure/inmemory/pkg/cloud/api/v1alpha1"
+	inmemoryruntime "sigs.k8s.io/cluster-api/test/infrastructure/inmemory/pkg/runtime"
 )
 
 type nodeStatusView struct {
@@ -44,11 +47,11 @@ func (e *emulator) clusterStatus(ctx context.Context, endpoint string) (*cluster
 	e.mu.RLock()
 	view.Serving = cl.server != nil
 	e.mu.RUnlock()
-	nodes := &corev1.NodeList{}
-	if err := c.List(ctx, nodes); err != nil {
+	nodes, err := listNodes(ctx, c)
+	if err != nil {
 		return nil, err
 	}
-	for _, n := range nodes.Items {
+	for _, n := range nodes {
 		_, cp := n.Labels[controlPlaneRole]
 		v := nodeStatusView{Name: n.Name, ProviderID: n.Spec.ProviderID, ControlPlane: cp}
 		for _, cond := range n.Status.Conditions {
@@ -98,4 +101,23 @@ func probe(ctx context.Context, endpoint string, ca *x509.Certificate) error {
 		return fmt.Errorf("GET / answered %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// listNodes lists through unstructured: Nodes written by clients of the emulated API server (KCP labels them) are
+// stored unstructured, and the store cannot put those into a typed list.
+func listNodes(ctx context.Context, c inmemoryruntime.Client) ([]corev1.Node, error) {
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NodeList"))
+	if err := c.List(ctx, list); err != nil {
+		return nil, err
+	}
+	out := make([]corev1.Node, 0, len(list.Items))
+	for _, u := range list.Items {
+		var n corev1.Node
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
