@@ -123,8 +123,18 @@ func nodeStatus(old *corev1.NodeStatus, s nodeSpec) corev1.NodeStatus {
 			}
 		}
 	}
+	// A kubelet reports its pressure conditions with Ready; Machines count them in NodeHealthy.
+	conditions := []corev1.NodeCondition{ready}
+	for _, t := range []corev1.NodeConditionType{corev1.NodeMemoryPressure, corev1.NodeDiskPressure, corev1.NodePIDPressure} {
+		status := corev1.ConditionFalse
+		if !s.Ready {
+			status = corev1.ConditionUnknown
+		}
+		conditions = append(conditions, corev1.NodeCondition{Type: t, Status: status, Reason: "KubeletHasNo" + string(t),
+			LastHeartbeatTime: now, LastTransitionTime: ready.LastTransitionTime})
+	}
 	return corev1.NodeStatus{
-		Conditions: []corev1.NodeCondition{ready},
+		Conditions: conditions,
 		NodeInfo:   corev1.NodeSystemInfo{KubeletVersion: s.KubeletVersion},
 	}
 }
