@@ -4,6 +4,9 @@
 #   .cache/testbin/capi-<version>/crds/*.yaml            Cluster API's CRDs, from the module cache
 #   .cache/testbin/capi-<version>/bin/*-controller       Cluster API's core, kubeadm bootstrap and kubeadm
 #                                                        control-plane managers, built from the Go module proxy
+#   .cache/testbin/capi-<version>/bin/workload-cluster-emulator
+#                                                        our workload-cluster emulator (hack/testbin/wcemu), on the
+#                                                        public packages of CAPI's in-memory provider
 #   .cache/testbin/paths.json                            where all of the above is (read by src/testenv/testbins.ts)
 #
 # Versions are pinned in the wrapper modules under hack/testbin/ (go.mod + go.sum are committed), so a build is
@@ -218,10 +221,13 @@ ensure_capi_managers() {
     "$ldflags" "$bin_dir"
   ensure_binary kubeadm-control-plane-controller "$WRAPPERS/capi" sigs.k8s.io/cluster-api/controlplane/kubeadm \
     "$ldflags" "$bin_dir"
+  # Built from its own wrapper module (sigs.k8s.io/cluster-api/test pins the same shared versions as the managers).
+  ensure_binary workload-cluster-emulator "$WRAPPERS/wcemu" . "" "$bin_dir"
   CAPI_MANAGERS_JSON="{
     \"core\": $(json_string "$bin_dir/cluster-api-controller"),
     \"kubeadmBootstrap\": $(json_string "$bin_dir/kubeadm-bootstrap-controller"),
-    \"kubeadmControlPlane\": $(json_string "$bin_dir/kubeadm-control-plane-controller")
+    \"kubeadmControlPlane\": $(json_string "$bin_dir/kubeadm-control-plane-controller"),
+    \"workloadClusterEmulator\": $(json_string "$bin_dir/workload-cluster-emulator")
   }"
 }
 

@@ -3,6 +3,7 @@ import type { SimContext } from "./context.js";
 import type { FaultConfig } from "./faults.js";
 import type { SimResponse } from "./http.js";
 import { ApiError, Router, asRecord } from "./http.js";
+import { dataplaneView } from "./dataplane.js";
 import { deleteLoadBalancerNow } from "./loadbalancer.js";
 import { deleteFloatingIp } from "./network.js";
 import { deletePortRecord } from "./network-core.js";
@@ -91,6 +92,12 @@ export function adminRoutes(ctx: SimContext, stats: RequestStats): Router {
         return { id: p.id, name: p.name, counts, resources };
       }),
     });
+  });
+
+  // For the workload-cluster emulator: running servers, their user data, and where traffic to an address goes.
+  r.get("/dataplane", () => {
+    w().advance();
+    return ok(dataplaneView(w()));
   });
 
   r.get("/requests", () => ok({ total: stats.total, counts: stats.list() }));

@@ -57,6 +57,11 @@ export interface StartCapiManagersOptions {
   readyTimeoutMs?: number;
   /** Manager binaries; default: the ones hack/testbins.sh built. */
   bins?: CapiManagerBins;
+  /**
+   * CIDRs made local inside the namespace (`ip route add local <cidr> dev lo`): a floating-IP range, so that the
+   * workload-cluster emulator can listen on any of its addresses there and the managers reach it. Default: none.
+   */
+  localRoutes?: string[];
 }
 
 interface ManagerSpec {
@@ -134,7 +139,7 @@ export async function startCapiManagers(opts: StartCapiManagersOptions): Promise
       "capi-netns-forwarder",
       "unshare",
       // unshare (no --fork), sh and node exec one another: one pid, so spawnTied's parent-death signal holds.
-      ["--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', process.execPath, "-e", FORWARDER_SCRIPT,
+      ["--net", "--", "sh", "-c", `ip link set lo up && ${localRouteCommands(opts.localRoutes)}exec "$0" "$@"`, process.execPath, "-e", FORWARDER_SCRIPT,
         JSON.stringify(config)],
       join(dir, "netns-forwarder.log"),
     );
@@ -168,6 +173,15 @@ export async function startCapiManagers(opts: StartCapiManagersOptions): Promise
     await stop();
     throw new Error(`${e instanceof Error ? e.message : String(e)}; last log lines:\n${tails}`);
   }
+}
+
+function localRouteCommands(cidrs: string[] = []): string {
+  return cidrs
+    .map((cidr) => {
+      if (!/^[0-9a-fA-F.:]+\/\d{1,3}$/.test(cidr)) throw new Error(`localRoutes: "${cidr}" is not a CIDR`);
+      return `ip route add local ${cidr} dev lo && `;
+    })
+    .join("");
 }
 
 function healthSocket(dir: string, s: ManagerSpec): string {

@@ -24,6 +24,8 @@ export interface CapiManagerBins {
   core: string;
   kubeadmBootstrap: string;
   kubeadmControlPlane: string;
+  /** Our workload-cluster emulator (hack/testbin/wcemu), driven by src/emulator. */
+  workloadClusterEmulator: string;
 }
 
 /** The repository root: this file is src/testenv/testbins.ts, or dist/src/testenv/testbins.js once built. */
@@ -45,7 +47,7 @@ async function readPaths(file: string, withCapiManagers: boolean): Promise<TestB
     await access(bins.capiCrdDir, constants.R_OK);
     if (withCapiManagers) {
       // A paths.json written without them (or before they existed) has none: the script then builds them.
-      if (!bins.capiManagers) return undefined;
+      if (!bins.capiManagers?.workloadClusterEmulator) return undefined;
       for (const bin of Object.values(bins.capiManagers)) await access(bin, constants.X_OK);
     }
     return bins;
