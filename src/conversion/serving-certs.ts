@@ -100,9 +100,10 @@ export class ServingCertificates {
         this.caBundle = ca;
         return { certPem, keyPem };
       }
-      const fresh = await generateServingCertificate(this.opts.names, this.opts.validityMs, now);
+      // `now` decides whether renewal is due (tests move it forward); the new certificate starts at the real time.
+      const fresh = await generateServingCertificate(this.opts.names, this.opts.validityMs);
       // Keep trusting the previous CA until it expires, so replicas still serving the old certificate keep working.
-      const previous = splitPem(ca).filter((pem) => notAfter(pem).getTime() > now.getTime()).slice(0, 1);
+      const previous = splitPem(ca).filter((pem) => notAfter(pem).getTime() > Date.now()).slice(0, 1);
       const bundle = [fresh.caPem, ...previous].join("");
       const body = {
         apiVersion: "v1",
