@@ -41,7 +41,8 @@ debs="$out/debs"
 mkdir -p "$debs"
 if ! ls "$debs"/libc6_*.deb "$debs"/libstdc++6_*.deb "$debs"/libgcc-s1_*.deb >/dev/null 2>&1; then
   (cd "$debs" && apt-get download libc6 libstdc++6 libgcc-s1 >&2) ||
-    { echo "image: apt-get download failed; run 'apt-get update' first" >&2; exit 1; }
+    (apt-get update >&2 && cd "$debs" && apt-get download libc6 libstdc++6 libgcc-s1 >&2) ||
+    { echo "image: apt-get download of libc6 libstdc++6 libgcc-s1 failed" >&2; exit 1; }
 fi
 for deb in "$debs"/libc6_*.deb "$debs"/libstdc++6_*.deb "$debs"/libgcc-s1_*.deb; do dpkg-deb -x "$deb" "$rootfs"; done
 # Only shared libraries are needed: no docs, locales, charset converters, helper programs or shell.

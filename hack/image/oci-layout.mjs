@@ -1,9 +1,11 @@
 // Writes the JSON parts of an OCI image layout around one already written layer blob: image config, manifest,
 // index.json (with the tag as org.opencontainers.image.ref.name) and oci-layout.
 // Usage: node oci-layout.mjs LAYOUT_DIR TAG LAYER_DIGEST DIFF_ID   (digests are hex sha256)
+import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import process from "node:process";
 
 const [layout, tag, layerDigest, diffId] = process.argv.slice(2);
 if (!layout || !tag || !layerDigest || !diffId) throw new Error("usage: oci-layout.mjs LAYOUT_DIR TAG LAYER_DIGEST DIFF_ID");
