@@ -5,6 +5,7 @@ import { Value } from "@sinclair/typebox/value";
 import { describe, expect, it } from "vitest";
 import { kindDefinition, validateObject } from "../../src/api/index.js";
 import { CONVERSION_DATA, convertObject } from "../../src/conversion/convert-object.js";
+import { reviewConversion } from "../../src/conversion/review.js";
 import { parseDocuments } from "../../src/manifests/yaml.js";
 
 /** The fixtures as the apiserver holds them: with the v1beta1 schema's defaults applied. */
@@ -108,5 +109,32 @@ describe("v1beta1 <-> v1beta2 conversion of live objects", () => {
     expect(() => convertObject({ apiVersion: "infrastructure.cluster.x-k8s.io/v1alpha7", kind: "OpenStackCluster" }, "v1beta2")).toThrow(
       /v1alpha7 cannot be converted/,
     );
+  });
+});
+
+describe("ConversionReview handling", () => {
+  const review = (desiredAPIVersion: string, objects: unknown[]) => ({
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "ConversionReview",
+    request: { uid: "u-1", desiredAPIVersion, objects },
+  });
+
+  it("answers with every object converted, keeping the request uid", () => {
+    const r = reviewConversion(review("infrastructure.cluster.x-k8s.io/v1beta2", [named("minimal"), named("everything-md-0")]));
+    expect(r.response.uid).toBe("u-1");
+    expect(r.response.result).toEqual({ status: "Success" });
+    expect(r.response.convertedObjects.map((o: any) => o.apiVersion)).toEqual([
+      "infrastructure.cluster.x-k8s.io/v1beta2",
+      "infrastructure.cluster.x-k8s.io/v1beta2",
+    ]);
+  });
+
+  it("fails the whole review, naming the object, when one cannot be converted", () => {
+    const bad = { apiVersion: "infrastructure.cluster.x-k8s.io/v1alpha7", kind: "OpenStackCluster", metadata: { name: "old", namespace: "ns" } };
+    const r = reviewConversion(review("infrastructure.cluster.x-k8s.io/v1beta1", [named("minimal"), bad]));
+    expect(r.response.result.status).toBe("Failure");
+    expect(r.response.result.message).toBe("OpenStackCluster ns/old: apiVersion infrastructure.cluster.x-k8s.io/v1alpha7 cannot be converted to infrastructure.cluster.x-k8s.io/v1beta1");
+    expect(r.response.convertedObjects).toEqual([]);
+    expect(reviewConversion(review("v1", [])).response.result.status).toBe("Failure");
   });
 });
