@@ -1,9 +1,10 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- these tests read arbitrary object trees */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { notAfter } from "../../src/conversion/certs.js";
+import { generateServingCertificate, notAfter } from "../../src/conversion/certs.js";
 import { CONVERSION_DATA } from "../../src/conversion/convert-object.js";
 import { startConversionWebhook } from "../../src/conversion/webhook.js";
 import type { RunningWebhook } from "../../src/conversion/webhook.js";
@@ -198,5 +199,57 @@ describe("upstream v1beta1 through the conversion webhook", () => {
     // The apiserver still converts through the webhook with the new certificate.
     const c = await until("a v1beta1 read after the renewal", () => get<any>(v1("openstackclusters", NAME)), 30_000);
     expect(c.status.ready).toBe(true);
+  });
+
+  it("with cert-manager's mounted certificate: serves it, reloads it when renewed, leaves the CRDs to cainjector", async () => {
+    const dir = join(env.workDir, "serving-certs");
+    mkdirSync(dir);
+    const write = async () => {
+      const c = await generateServingCertificate({ dnsNames: [], ipAddresses: ["127.0.0.1"] }, 3_600_000);
+      writeFileSync(join(dir, "tls.crt"), c.certPem);
+      writeFileSync(join(dir, "tls.key"), c.keyPem);
+      return c;
+    };
+    const first = await write();
+    const crdBefore = await get(CRD);
+    const port = await freePort();
+    const mounted = await startConversionWebhook(
+      {
+        bind: { host: "127.0.0.1", port },
+        certDir: dir,
+        service: { namespace: NS, name: "capo-webhook-service" },
+        url: `https://127.0.0.1:${port}/convert`,
+        secretName: "unused",
+        validityMs: 3_600_000,
+        checkIntervalMs: 3_600_000,
+      },
+      client,
+      createLogger({ level: "warn", base: { component: "webhook-test" } }),
+    );
+    try {
+      expect(mounted.mode).toBe("mounted");
+      const served = async (ca: string) => {
+        const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = httpsRequest(`https://127.0.0.1:${port}/convert`, { method: "POST", ca, agent: false }, (res) => {
+            let body = "";
+            res.on("data", (d: Buffer) => (body += d.toString()));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          });
+          req.on("error", reject);
+          req.end(JSON.stringify({ apiVersion: "apiextensions.k8s.io/v1", kind: "ConversionReview", request: { uid: "x", desiredAPIVersion: "infrastructure.cluster.x-k8s.io/v1beta2", objects: [] } }));
+        });
+        return r;
+      };
+      expect(JSON.parse((await served(first.caPem)).body).response.result.status).toBe("Success");
+      const second = await write(); // cert-manager renewed the Secret; the kubelet updated the files
+      expect(await mounted.refreshCertificate()).toBe(true);
+      expect((await served(second.caPem)).status).toBe(200);
+      await expect(served(first.caPem)).rejects.toThrow(); // the old CA no longer verifies what is served
+      const crdAfter = await get(CRD);
+      expect(crdAfter.spec.conversion.webhook.clientConfig).toEqual(crdBefore.spec.conversion.webhook.clientConfig);
+      await expect(get(`/api/v1/namespaces/${NS}/secrets/unused`)).rejects.toThrow(/404/);
+    } finally {
+      await mounted.stop();
+    }
   });
 });
