@@ -7,6 +7,7 @@
 #   .cache/testbin/capi-<version>/bin/workload-cluster-emulator
 #                                                        our workload-cluster emulator (hack/testbin/wcemu), on the
 #                                                        public packages of CAPI's in-memory provider
+#   .cache/testbin/capi-<version>/bin/clusterctl         clusterctl of the same release (hack/testbin/clusterctl)
 #   .cache/testbin/paths.json                            where all of the above is (read by src/testenv/testbins.ts)
 #
 # Versions are pinned in the wrapper modules under hack/testbin/ (go.mod + go.sum are committed), so a build is
@@ -17,7 +18,7 @@
 #   KUBEBUILDER_ASSETS   a directory holding kube-apiserver and etcd: used instead of building them
 #   CAPO_TESTBIN_DIR     cache root (default: <repo>/.cache/testbin)
 #   CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS=1
-#                        do not build Cluster API's managers (paths.json then says "capiManagers": null)
+#                        do not build Cluster API's managers nor clusterctl (paths.json then says null for them)
 #
 # Usage: hack/testbins.sh [--quiet]   (prints where everything is; --quiet prints only errors)
 set -euo pipefail
@@ -223,6 +224,9 @@ ensure_capi_managers() {
     "$ldflags" "$bin_dir"
   # Built from its own wrapper module (sigs.k8s.io/cluster-api/test pins the same shared versions as the managers).
   ensure_binary workload-cluster-emulator "$WRAPPERS/wcemu" . "" "$bin_dir"
+  # clusterctl, the same Cluster API release (its own wrapper module: the CLI needs more modules than the managers).
+  ensure_binary clusterctl "$WRAPPERS/clusterctl" sigs.k8s.io/cluster-api/cmd/clusterctl "$ldflags" "$bin_dir"
+  CLUSTERCTL_JSON="$(json_string "$bin_dir/clusterctl")"
   CAPI_MANAGERS_JSON="{
     \"core\": $(json_string "$bin_dir/cluster-api-controller"),
     \"kubeadmBootstrap\": $(json_string "$bin_dir/kubeadm-bootstrap-controller"),
@@ -244,6 +248,7 @@ write_paths() {
   "etcd": $(json_string "$ETCD"),
   "capiCrdDir": $(json_string "$CAPI_DIR/crds"),
   "capiManagers": $CAPI_MANAGERS_JSON,
+  "clusterctl": $CLUSTERCTL_JSON,
   "kubernetesVersion": "$K8S_VERSION",
   "etcdVersion": "$ETCD_VERSION",
   "capiVersion": "$CAPI_VERSION"
@@ -263,6 +268,7 @@ main() {
   ensure_k8s_binaries
   ensure_capi_crds
   CAPI_MANAGERS_JSON=null
+  CLUSTERCTL_JSON=null
   if [[ "${CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS:-}" == 1 ]]; then
     say "CAPI managers: skipped (CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS=1)"
   else

@@ -2,10 +2,27 @@ import type { TSchema } from "@sinclair/typebox";
 import { OpenStackCluster } from "./openstackcluster.js";
 import { OpenStackMachine } from "./openstackmachine.js";
 import { OpenStackClusterTemplate, OpenStackMachineTemplate } from "./templates.js";
+import {
+  OpenStackClusterTemplateV1beta1,
+  OpenStackClusterV1beta1,
+  OpenStackMachineTemplateV1beta1,
+  OpenStackMachineV1beta1,
+} from "./v1beta1/types.js";
 
 export const GROUP = "infrastructure.cluster.x-k8s.io";
 export const VERSION = "v1beta2";
 export const API_VERSION = `${GROUP}/${VERSION}`;
+/** Upstream CAPO's version, served for compatibility and converted by the webhook in `capo controller`. */
+export const LEGACY_VERSION = "v1beta1";
+
+/** Where the apiserver sends ConversionReviews: the webhook Service of the controller (see config/manager). */
+export const CONVERSION_WEBHOOK = {
+  namespace: "capo-system",
+  service: "capo-webhook-service",
+  path: "/convert",
+  /** The cert-manager Certificate whose CA cainjector copies into the CRDs, when cert-manager is installed. */
+  certificate: "capo-serving-cert",
+} as const;
 
 /** Labels every CRD of ours carries: the CAPI contract version it serves, and the clusterctl provider. */
 export const CRD_LABELS: Readonly<Record<string, string>> = {
@@ -32,6 +49,8 @@ export interface KindDefinition {
   schema: TSchema;
   statusSubresource: boolean;
   printerColumns: PrinterColumn[];
+  /** The same kind in upstream's v1beta1 shape, served next to v1beta2. */
+  v1beta1: { schema: TSchema; printerColumns: PrinterColumn[] };
 }
 
 const clusterLabelColumn = (what: string): PrinterColumn => ({
@@ -53,6 +72,14 @@ const ageColumn = (what: string): PrinterColumn => ({
   type: "date",
   jsonPath: ".metadata.creationTimestamp",
   description: `Time since creation of the ${what}`,
+});
+
+/** v1beta1 reports readiness in status.ready, as upstream's columns show it. */
+const v1beta1ReadyColumn = (description: string): PrinterColumn => ({
+  name: "Ready",
+  type: "string",
+  jsonPath: ".status.ready",
+  description,
 });
 
 export const KINDS: readonly KindDefinition[] = [
@@ -79,6 +106,17 @@ export const KINDS: readonly KindDefinition[] = [
       },
       ageColumn("OpenStackCluster"),
     ],
+    v1beta1: {
+      schema: OpenStackClusterV1beta1,
+      printerColumns: [
+        clusterLabelColumn("OpenStackCluster"),
+        v1beta1ReadyColumn("Cluster infrastructure is ready for OpenStack instances"),
+        { name: "Network", type: "string", jsonPath: ".status.network.id", description: "Network the cluster is using" },
+        { name: "Endpoint", type: "string", jsonPath: ".spec.controlPlaneEndpoint.host", description: "API Endpoint", priority: 1 },
+        { name: "Bastion IP", type: "string", jsonPath: ".status.bastion.floatingIP", description: "Bastion address for breakglass access" },
+        ageColumn("OpenStackCluster"),
+      ],
+    },
   },
   {
     kind: "OpenStackClusterTemplate",
@@ -90,6 +128,7 @@ export const KINDS: readonly KindDefinition[] = [
     schema: OpenStackClusterTemplate,
     statusSubresource: false,
     printerColumns: [ageColumn("OpenStackClusterTemplate")],
+    v1beta1: { schema: OpenStackClusterTemplateV1beta1, printerColumns: [] },
   },
   {
     kind: "OpenStackMachine",
@@ -114,6 +153,21 @@ export const KINDS: readonly KindDefinition[] = [
       },
       ageColumn("OpenStackMachine"),
     ],
+    v1beta1: {
+      schema: OpenStackMachineV1beta1,
+      printerColumns: [
+        clusterLabelColumn("OpenStackMachine"),
+        v1beta1ReadyColumn("Machine ready status"),
+        { name: "ProviderID", type: "string", jsonPath: ".spec.providerID", description: "OpenStack instance ID" },
+        {
+          name: "Machine",
+          type: "string",
+          jsonPath: '.metadata.ownerReferences[?(@.kind=="Machine")].name',
+          description: "Machine object which owns this OpenStackMachine",
+        },
+        ageColumn("OpenStackMachine"),
+      ],
+    },
   },
   {
     kind: "OpenStackMachineTemplate",
@@ -125,6 +179,7 @@ export const KINDS: readonly KindDefinition[] = [
     schema: OpenStackMachineTemplate,
     statusSubresource: true,
     printerColumns: [ageColumn("OpenStackMachineTemplate")],
+    v1beta1: { schema: OpenStackMachineTemplateV1beta1, printerColumns: [] },
   },
 ];
 

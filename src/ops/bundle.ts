@@ -90,7 +90,8 @@ export async function buildBundle(opts: BundleOptions = {}): Promise<BundleFile[
   const current = deployment ? deploymentContainers(deployment).find((c) => c.name === MANAGER_CONTAINER)?.image : undefined;
   if (!current) throw new Error(`config/manager: no Deployment with a container named "${MANAGER_CONTAINER}"`);
   const image = opts.image ?? versionedImage(current, version);
-  const components = providerComponents({ namespace: DEFAULT_NAMESPACE, image, root });
+  // clusterctl init installs cert-manager first, so the bundle carries the webhook's Certificate.
+  const components = providerComponents({ namespace: DEFAULT_NAMESPACE, image, root, certManager: true });
 
   const header =
     `# capo-ts ${version}: infrastructure provider components for clusterctl (provider infrastructure-openstack).\n` +

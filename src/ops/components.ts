@@ -70,6 +70,8 @@ export interface ComponentOptions {
   image?: string;
   /** Package root to read config/ from (tests). */
   root?: string;
+  /** Add config/certmanager (the webhook's Issuer and Certificate); for clusters with cert-manager (clusterctl). */
+  certManager?: boolean;
 }
 
 /** Install order: Namespace first, CRDs, then the rest (RBAC, ServiceAccount, Deployment) as written. */
@@ -87,7 +89,8 @@ function orderOf(kind: string): number {
 export function providerComponents(opts: ComponentOptions = {}): ManifestObject[] {
   const root = opts.root ?? packageRoot();
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
-  const objects = ["crd", "rbac", "manager"].flatMap((d) => readManifestDir(join(root, "config", d)));
+  const dirs = ["crd", "rbac", "manager", ...(opts.certManager ? ["certmanager"] : [])];
+  const objects = dirs.flatMap((d) => readManifestDir(join(root, "config", d)));
   if (objects.length === 0) throw new Error(`no manifests under ${relative(process.cwd(), join(root, "config"))}`);
 
   const namespaces = objects.filter((o) => o.kind === "Namespace");
@@ -106,8 +109,22 @@ export function providerComponents(opts: ComponentOptions = {}): ManifestObject[
       }
     }
     if (opts.image && o.kind === "Deployment") setManagerImage(o, opts.image);
+    rehomeWebhook(o, namespace);
   }
   return result.sort((a, b) => orderOf(a.kind) - orderOf(b.kind));
+}
+
+/** The conversion webhook's Service namespace, as named by CRDs (clientConfig, CA injection) and the Certificate. */
+function rehomeWebhook(o: ManifestObject, namespace: string): void {
+  const annotations = o.metadata["annotations"] as Record<string, string> | undefined;
+  const inject = annotations?.["cert-manager.io/inject-ca-from"];
+  if (annotations && inject) annotations["cert-manager.io/inject-ca-from"] = `${namespace}/${inject.split("/")[1] ?? ""}`;
+  const spec = o["spec"] as Record<string, any> | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const service = spec?.["conversion"]?.["webhook"]?.["clientConfig"]?.["service"] as { namespace?: string } | undefined;
+  if (o.kind === "CustomResourceDefinition" && service) service.namespace = namespace;
+  if (o.kind === "Certificate" && Array.isArray(spec?.["dnsNames"])) {
+    spec["dnsNames"] = (spec["dnsNames"] as string[]).map((d) => d.replace(/^([^.]+)\.[^.]+\.svc/, `$1.${namespace}.svc`));
+  }
 }
 
 interface Container {

@@ -15,6 +15,8 @@ export interface TestBins {
    * paths.json) when the script ran with CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS=1 (ensureTestBins withCapiManagers false).
    */
   capiManagers?: CapiManagerBins | null;
+  /** clusterctl of the same Cluster API release (hack/testbin/clusterctl); built and absent like capiManagers. */
+  clusterctl?: string | null;
   kubernetesVersion: string;
   etcdVersion: string;
   capiVersion: string;
@@ -49,6 +51,8 @@ async function readPaths(file: string, withCapiManagers: boolean): Promise<TestB
       // A paths.json written without them (or before they existed) has none: the script then builds them.
       if (!bins.capiManagers?.workloadClusterEmulator) return undefined;
       for (const bin of Object.values(bins.capiManagers)) await access(bin, constants.X_OK);
+      if (!bins.clusterctl) return undefined;
+      await access(bins.clusterctl, constants.X_OK);
     }
     return bins;
   } catch {

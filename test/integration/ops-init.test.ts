@@ -54,10 +54,16 @@ describe("capo init against the real kube-apiserver", () => {
     expect(lines).toContain("created    ClusterRoleBinding capo-manager-rolebinding");
     expect(lines).toContain(`created    ServiceAccount ${target}/capo-manager`);
     expect(lines).toContain(`created    Deployment ${target}/capo-controller-manager`);
-    // The test environment installed the same CRDs already (another field manager): nothing to change.
-    expect(lines).toContain("unchanged  CustomResourceDefinition openstackclusters.infrastructure.cluster.x-k8s.io");
-    expect(lines).toContain("unchanged  CustomResourceDefinition openstackmachines.infrastructure.cluster.x-k8s.io");
-    expect(r.stdout).toMatch(new RegExp(`capo installed in namespace ${target}: ${total - crds} created, 0 configured, ${crds} unchanged; CRDs Established`));
+    // The test environment installed the same CRDs already, for capo-system: only their conversion webhook (Service
+    // namespace and CA injection source) is re-pointed at the target namespace.
+    expect(lines).toContain("configured CustomResourceDefinition openstackclusters.infrastructure.cluster.x-k8s.io");
+    expect(lines).toContain("configured CustomResourceDefinition openstackmachines.infrastructure.cluster.x-k8s.io");
+    expect(r.stdout).toMatch(new RegExp(`capo installed in namespace ${target}: ${total - crds} created, ${crds} configured, 0 unchanged; CRDs Established`));
+    const crd = await client.request<{ spec: { conversion: { webhook: { clientConfig: { service: { namespace: string } } } } } }>(
+      "GET",
+      "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/openstackclusters.infrastructure.cluster.x-k8s.io",
+    );
+    expect(crd.spec.conversion.webhook.clientConfig.service.namespace).toBe(target);
     expect(r.stdout).toContain("Cluster API core CRDs found");
 
     const dep = await client.request<Deployment>("GET", `/apis/apps/v1/namespaces/${target}/deployments/capo-controller-manager`);

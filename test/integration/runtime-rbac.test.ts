@@ -34,7 +34,11 @@ describe("config/rbac/role.yaml grants what the manager uses (real apiserver, RB
         d.roleRef!.name = `capo-manager-role-${suffix}`;
         for (const s of d.subjects ?? []) s.namespace = ns.name;
       }
-      if (d.kind === "ServiceAccount") d.metadata!.namespace = ns.name;
+      if (d.kind === "ServiceAccount" || d.kind === "Role") d.metadata!.namespace = ns.name;
+      if (d.kind === "RoleBinding") {
+        d.metadata!.namespace = ns.name;
+        for (const s of d.subjects ?? []) s.namespace = ns.name;
+      }
     }
     await applyManifests(kc, docs.map((d) => JSON.stringify(d)).join("\n---\n"), { namespace: ns.name });
     const tr = await admin.request<{ status: { token: string } }>(
@@ -62,12 +66,12 @@ describe("config/rbac/role.yaml grants what the manager uses (real apiserver, RB
     admin?.close();
   });
 
-  async function allowed(verb: string, group: string, resource: string, subresource = ""): Promise<boolean> {
+  async function allowed(verb: string, group: string, resource: string, subresource = "", namespace = ns.name, name = ""): Promise<boolean> {
     const r = await admin.request<{ status: { allowed: boolean } }>("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
       body: {
         apiVersion: "authorization.k8s.io/v1",
         kind: "SubjectAccessReview",
-        spec: { user: user(), resourceAttributes: { namespace: ns.name, verb, group, resource, subresource } },
+        spec: { user: user(), resourceAttributes: { namespace, verb, group, resource, subresource, name } },
       },
     });
     return r.status.allowed;
@@ -87,8 +91,12 @@ describe("config/rbac/role.yaml grants what the manager uses (real apiserver, RB
       ["update", "coordination.k8s.io", "leases"],
     ];
     for (const [verb, group, resource, sub] of need) expect(await allowed(verb, group, resource, sub), `${verb} ${group}/${resource}`).toBe(true);
-    // Least privilege: no writes to Secrets or CAPI core objects, no access to unrelated resources.
-    expect(await allowed("create", "", "secrets")).toBe(false);
+    // The conversion webhook: its self-managed certificate Secret in its own namespace, and our CRDs' caBundle.
+    expect(await allowed("create", "", "secrets")).toBe(true);
+    expect(await allowed("patch", "apiextensions.k8s.io", "customresourcedefinitions", "", "", `openstackclusters.${INFRA}`)).toBe(true);
+    // Least privilege: no Secret writes elsewhere, no other CRDs, no writes to CAPI core objects, nothing unrelated.
+    expect(await allowed("create", "", "secrets", "", "default")).toBe(false);
+    expect(await allowed("patch", "apiextensions.k8s.io", "customresourcedefinitions", "", "", "clusters.cluster.x-k8s.io")).toBe(false);
     expect(await allowed("patch", "cluster.x-k8s.io", "machines")).toBe(false);
     expect(await allowed("list", "", "configmaps")).toBe(false);
     expect(await allowed("get", "cluster.x-k8s.io", "machines", "status")).toBe(false);
@@ -159,6 +167,7 @@ describe("config/rbac/role.yaml grants what the manager uses (real apiserver, RB
       namespace: ns.name,
       dryRun: true,
     });
-    expect(applied).toHaveLength(2);
+    // Namespace, Deployment, and the conversion webhook's Service.
+    expect(applied.map((o) => (o as KubernetesObject).kind)).toEqual(["Namespace", "Deployment", "Service"]);
   });
 });

@@ -22,6 +22,7 @@ describe("generated CRDs and docs", () => {
     });
     expect(crd.spec.names.shortNames).toEqual(["osm"]);
     expect(crd.spec.versions[0]!.subresources).toEqual({ status: {} });
+    expect(crd.spec.versions.map((v) => v.name)).toEqual(["v1beta2", "v1beta1"]);
     const text = JSON.stringify(crd.spec.versions[0]!.schema.openAPIV3Schema);
     expect(text).not.toContain('"additionalProperties":false');
     expect(text).toContain("has(self.id) != has(self.filter)");

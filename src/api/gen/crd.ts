@@ -1,6 +1,6 @@
 import type { TSchema } from "@sinclair/typebox";
-import { CRD_LABELS, GROUP, VERSION } from "../kinds.js";
-import type { KindDefinition } from "../kinds.js";
+import { CONVERSION_WEBHOOK, CRD_LABELS, GROUP, LEGACY_VERSION, VERSION } from "../kinds.js";
+import type { KindDefinition, PrinterColumn } from "../kinds.js";
 
 /** JSON Schema keywords a CRD's structural openAPIV3Schema accepts (apiextensions.k8s.io/v1 JSONSchemaProps). */
 const ALLOWED_KEYS = new Set([
@@ -79,8 +79,8 @@ export function toStructural(schema: TSchema): Record<string, unknown> {
 }
 
 /** The whole-object schema of a CRD: metadata is the apiserver's business, so it is just `type: object`. */
-function objectSchema(def: KindDefinition): Record<string, unknown> {
-  const root = toStructural(def.schema);
+function objectSchema(schema: TSchema): Record<string, unknown> {
+  const root = toStructural(schema);
   const props = { ...(root["properties"] as Record<string, unknown>) };
   props["metadata"] = { type: "object" };
   props["apiVersion"] = {
@@ -96,16 +96,16 @@ function objectSchema(def: KindDefinition): Record<string, unknown> {
   return { ...root, properties: props };
 }
 
-/** The apiextensions.k8s.io/v1 CustomResourceDefinition of one kind, as a plain object. */
-export function buildCrd(def: KindDefinition): Record<string, unknown> {
-  const version: Record<string, unknown> = {
-    name: VERSION,
-    served: true,
-    storage: true,
-    schema: { openAPIV3Schema: objectSchema(def) },
-  };
-  if (def.printerColumns.length > 0) {
-    version["additionalPrinterColumns"] = def.printerColumns.map((c) => ({
+function servedVersion(
+  name: string,
+  storage: boolean,
+  schema: TSchema,
+  columns: PrinterColumn[],
+  statusSubresource: boolean,
+): Record<string, unknown> {
+  const version: Record<string, unknown> = { name, served: true, storage, schema: { openAPIV3Schema: objectSchema(schema) } };
+  if (columns.length > 0) {
+    version["additionalPrinterColumns"] = columns.map((c) => ({
       ...(c.description ? { description: c.description } : {}),
       jsonPath: c.jsonPath,
       name: c.name,
@@ -113,12 +113,23 @@ export function buildCrd(def: KindDefinition): Record<string, unknown> {
       type: c.type,
     }));
   }
-  if (def.statusSubresource) version["subresources"] = { status: {} };
+  if (statusSubresource) version["subresources"] = { status: {} };
+  return version;
+}
+
+/**
+ * The apiextensions.k8s.io/v1 CustomResourceDefinition of one kind, as a plain object: v1beta2 stored, upstream's
+ * v1beta1 served and converted by our webhook. The webhook's CA comes from cert-manager's cainjector (annotation)
+ * when cert-manager is installed, otherwise `capo controller` writes caBundle itself.
+ */
+export function buildCrd(def: KindDefinition): Record<string, unknown> {
+  const hook = CONVERSION_WEBHOOK;
   return {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",
     metadata: {
       name: `${def.plural}.${GROUP}`,
+      annotations: { "cert-manager.io/inject-ca-from": `${hook.namespace}/${hook.certificate}` },
       labels: { ...CRD_LABELS },
     },
     spec: {
@@ -132,7 +143,17 @@ export function buildCrd(def: KindDefinition): Record<string, unknown> {
         singular: def.singular,
       },
       scope: "Namespaced",
-      versions: [version],
+      conversion: {
+        strategy: "Webhook",
+        webhook: {
+          conversionReviewVersions: ["v1"],
+          clientConfig: { service: { namespace: hook.namespace, name: hook.service, path: hook.path, port: 443 } },
+        },
+      },
+      versions: [
+        servedVersion(VERSION, true, def.schema, def.printerColumns, def.statusSubresource),
+        servedVersion(LEGACY_VERSION, false, def.v1beta1.schema, def.v1beta1.printerColumns, def.statusSubresource),
+      ],
     },
   };
 }

@@ -5,7 +5,10 @@ import type { ControllerDefinition } from "../../runtime/index.js";
 import { controllers } from "../../controllers/index.js";
 import { parseDuration } from "../../runtime/duration.js";
 import { parseBindAddress } from "../../runtime/http-server.js";
-import { createLogger, Manager } from "../../runtime/index.js";
+import { createLogger, KubeClient, Manager } from "../../runtime/index.js";
+import type { Logger } from "../../runtime/index.js";
+import { parseNamespacedName, startConversionWebhook } from "../../conversion/webhook.js";
+import type { RunningWebhook } from "../../conversion/webhook.js";
 import { onShutdownSignal } from "../../runtime/signals.js";
 import { UserError, errorMessage } from "../../util/errors.js";
 
@@ -25,6 +28,13 @@ interface ControllerFlags {
   leaderElectRetryPeriod: string;
   shutdownTimeout: string;
   logLevel: string;
+  webhookBindAddress: string;
+  webhookCertDir: string;
+  webhookService?: string;
+  webhookUrl?: string;
+  webhookCertSecret: string;
+  webhookCertValidity: string;
+  webhookCertCheckInterval: string;
 }
 
 function loadKubeConfig(path: string | undefined): KubeConfig {
@@ -81,6 +91,7 @@ async function runController(flags: ControllerFlags, defs: readonly ControllerDe
       : undefined,
   });
   for (const def of defs) manager.add(def);
+  const webhook = await startWebhook(flags, kubeConfig, log);
   const removeHandlers = onShutdownSignal(() => void manager.stop(), log);
   try {
     await manager.start();
@@ -101,7 +112,28 @@ async function runController(flags: ControllerFlags, defs: readonly ControllerDe
     throw e;
   } finally {
     removeHandlers();
+    await webhook?.stop();
   }
+}
+
+/** The v1beta1 conversion webhook, when --webhook-bind-address is not 0. */
+async function startWebhook(flags: ControllerFlags, kubeConfig: KubeConfig, log: Logger): Promise<RunningWebhook | undefined> {
+  const bind = parseBindAddress(flags.webhookBindAddress, "--webhook-bind-address");
+  if (!bind) return undefined;
+  const namespace = process.env["POD_NAMESPACE"] ?? "capo-system";
+  return startConversionWebhook(
+    {
+      bind,
+      certDir: flags.webhookCertDir,
+      service: parseNamespacedName(flags.webhookService ?? `${namespace}/capo-webhook-service`, "--webhook-service"),
+      url: flags.webhookUrl,
+      secretName: flags.webhookCertSecret,
+      validityMs: parseDuration(flags.webhookCertValidity, "--webhook-cert-validity"),
+      checkIntervalMs: parseDuration(flags.webhookCertCheckInterval, "--webhook-cert-check-interval"),
+    },
+    new KubeClient(kubeConfig, { userAgent: "capo-controller-webhook" }),
+    log,
+  );
 }
 
 /** `defs` defaults to the registry in src/controllers; tests pass toy controllers to exercise the same command. */
@@ -124,6 +156,17 @@ export function registerController(program: Command, defs: readonly ControllerDe
     .option("--leader-elect-retry-period <duration>", "pause between lease acquire/renew attempts", "2s")
     .option("--shutdown-timeout <duration>", "on SIGTERM, wait this long for reconciles in flight", "30s")
     .option("--log-level <level>", "trace, debug, info, warn or error", "info")
+    .option("--webhook-bind-address <host:port>", "serve the v1beta1 conversion webhook (HTTPS) here (0 disables)", "0")
+    .option(
+      "--webhook-cert-dir <dir>",
+      "serving certificate files (tls.crt, tls.key) from cert-manager; when absent capo manages a self-signed one",
+      "/tmp/k8s-webhook-server/serving-certs",
+    )
+    .option("--webhook-service <ns/name>", "the Service the CRDs send conversions to (default: $POD_NAMESPACE/capo-webhook-service)")
+    .option("--webhook-url <url>", "the apiserver reaches the webhook at this https URL instead of the Service (controller outside the cluster)")
+    .option("--webhook-cert-secret <name>", "Secret (in the Service's namespace) for the self-managed certificate", "capo-webhook-self-signed")
+    .option("--webhook-cert-validity <duration>", "lifetime of a self-managed certificate; renewed with a third left", "8760h")
+    .option("--webhook-cert-check-interval <duration>", "how often the certificate is checked for renewal", "10m")
     .action(async (flags: ControllerFlags) => {
       await runController(flags, defs);
     });
