@@ -53,7 +53,8 @@ function createRequestedAt(scope: MachineScope): number | undefined {
   const c = getCondition(scope.osm.status?.conditions, ConditionType.instanceReady);
   if (c?.reason !== Reason.createRequested) return undefined;
   const t = Date.parse(c.lastTransitionTime);
-  return Number.isNaN(t) ? undefined : t;
+  // lastTransitionTime has whole seconds: read it as the end of its second so the grace period is never cut short.
+  return Number.isNaN(t) ? undefined : t + 999;
 }
 
 /** Create-or-observe pass for a machine that is not being deleted. Cluster, Machine and bootstrap checks are done. */
