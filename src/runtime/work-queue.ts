@@ -1,9 +1,5 @@
 import { PerKeyBackoff } from "./backoff.js";
 
-/** Per-key backoff defaults: a short first retry, then doubling up to 15 minutes (controller-runtime caps at ~16). */
-export const DEFAULT_BACKOFF_BASE_MS = 500;
-export const DEFAULT_BACKOFF_MAX_MS = 15 * 60_000;
-
 export interface WorkQueueOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -34,7 +30,7 @@ export class WorkQueue {
   private readonly backoff: PerKeyBackoff;
 
   constructor(private readonly opts: WorkQueueOptions = {}) {
-    this.backoff = new PerKeyBackoff(opts.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS, opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS);
+    this.backoff = new PerKeyBackoff(opts.backoffBaseMs ?? 5, opts.backoffMaxMs ?? 300_000);
   }
 
   /** Number of keys waiting to be handed out (not counting delayed or in-progress keys). */
@@ -80,17 +76,9 @@ export class WorkQueue {
     this.delayed.set(key, { at, timer });
   }
 
-  /** Re-adds key after its next backoff delay, or after minDelayMs (a server's Retry-After) when that is longer. */
-  addRateLimited(key: string, minDelayMs = 0): number {
+  addRateLimited(key: string): void {
     this.opts.onRetry?.();
-    const delay = Math.max(this.backoff.next(key), minDelayMs);
-    this.addAfter(key, delay);
-    return delay;
-  }
-
-  /** True while a delayed add (a backoff or a requested requeue) is pending for key. */
-  isScheduled(key: string): boolean {
-    return this.delayed.has(key);
+    this.addAfter(key, this.backoff.next(key));
   }
 
   forget(key: string): void {
