@@ -7,6 +7,7 @@ import { TerminalError } from "../../services/errors.js";
 import { PortService, portNames, resolvePorts } from "../../services/ports.js";
 import { blockDeviceMappings, planVolumes, VolumeService } from "../../services/volumes.js";
 import { ConditionType, getCondition, Reason } from "./conditions.js";
+import { checkMachineFeatures } from "./features.js";
 import { reconcileAPIEndpoint } from "./endpoint.js";
 import type { Clients, MachineScope } from "./scope.js";
 
@@ -115,6 +116,17 @@ async function createServer(
       await scope.patchStatus((s) => (s.resolved = r));
     }
 
+    // Optional features the spec needs (trunk, Cinder, server tags): refused before anything is created.
+    const planned = planVolumes({
+      machineName: scope.name,
+      imageID: resolved.imageID,
+      failureDomain,
+      rootVolume: spec.rootVolume,
+      additionalBlockDevices: spec.additionalBlockDevices,
+    });
+    const serverTags = [...new Set([...(spec.tags ?? []), ...(osc?.spec.tags ?? [])])];
+    await checkMachineFeatures(clients, { ports: resolved.ports ?? [], volumes: planned.length, serverTags });
+
     // 2. Ports, each recorded at once (a crash before that is healed by the name + cluster tag lookup).
     const portSvc = new PortService(clients.neutron, scope.clusterIdentity);
     const portIDs: string[] = [];
@@ -154,13 +166,6 @@ async function createServer(
     }
 
     // 4. Cinder volumes (root and additional), created and waited for before the server.
-    const planned = planVolumes({
-      machineName: scope.name,
-      imageID: resolved.imageID,
-      failureDomain,
-      rootVolume: spec.rootVolume,
-      additionalBlockDevices: spec.additionalBlockDevices,
-    });
     const volumeIDs = new Map<string, string>();
     if (planned.length) {
       const vols = new VolumeService(clients.cinder, scope.clusterIdentity, scope.name);
@@ -219,7 +224,7 @@ async function createServer(
       ...(spec.sshKeyName ? { sshKeyName: spec.sshKeyName } : {}),
       ...(az ? { availabilityZone: az } : {}),
       metadata,
-      tags: [...new Set([...(spec.tags ?? []), ...(osc?.spec.tags ?? [])])],
+      tags: serverTags,
       ...(spec.configDrive ? { configDrive: true } : {}),
       ...(resolved.serverGroupID ? { serverGroupID: resolved.serverGroupID } : {}),
       schedulerHints: hints,
