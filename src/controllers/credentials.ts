@@ -4,6 +4,7 @@ import type { ResolvedCloud } from "../clouds/index.js";
 import { createSession, type OpenStackSession, type SessionOptions } from "../openstack/index.js";
 import { CoreTypes, isNotFound, type KubeClient } from "../runtime/index.js";
 import { UserError, errorMessage } from "../util/errors.js";
+import { CredentialsGate, CredentialsInvalidError, isAuthRejected, secretDataFingerprint } from "./credentials-gate.js";
 
 /** CAPO's identityRef: a Secret in the object's namespace holding clouds.yaml, and the cloud to use from it. */
 export interface IdentityRef {
@@ -14,6 +15,14 @@ export interface IdentityRef {
 
 /** Options passed to createSession for a newly built session (a cached session keeps the options it was built with). */
 export type CredentialsOptions = SessionOptions;
+
+/**
+ * The label that makes a Secret an identity Secret: the controllers watch only Secrets carrying it (least
+ * privilege), so editing one wakes its clusters and machines at once. An unlabelled Secret still works (it is read
+ * by name); its edits are noticed at the next resync or retry instead.
+ */
+export const IDENTITY_SECRET_LABEL = "infrastructure.cluster.x-k8s.io/openstack-identity";
+export const IDENTITY_SECRET_SELECTOR = `${IDENTITY_SECRET_LABEL}=true`;
 
 export const CLOUDS_YAML_KEY = "clouds.yaml";
 export const CACERT_KEY = "cacert";
@@ -31,6 +40,9 @@ interface CachedSession {
 // edited or re-created Secret yields a new session while unchanged credentials reuse the token and connections.
 const sessions = new Map<string, CachedSession>();
 
+/** Credentials Keystone refused, shared by every object of this process. */
+export const credentialsGate = new CredentialsGate();
+
 // A replaced session may still serve a reconcile in flight; its connections are released a little later.
 const RETIRE_DELAY_MS = 60_000;
 
@@ -46,15 +58,48 @@ export async function openStackSessionFor(
   identityRef: IdentityRef,
   opts: CredentialsOptions = {},
 ): Promise<OpenStackSession> {
+  const { session, key, dataFingerprint } = await unauthenticatedSessionFor(k8s, namespace, identityRef, opts);
+  const invalid = () => new CredentialsInvalidError(`${namespace}/${identityRef.name}`, identityRef.cloudName);
+  credentialsGate.admit(key, dataFingerprint, invalid);
+  // Authenticate here (a cached token costs nothing), so that a refusal is caught once for every user of the Secret.
+  try {
+    await session.token();
+  } catch (e) {
+    if (!isAuthRejected(e)) throw e;
+    credentialsGate.reject(key, dataFingerprint);
+    throw invalid();
+  }
+  credentialsGate.accept(key);
+  return session;
+}
+
+/**
+ * The cached session for identityRef without authenticating (and without the credentials gate): what
+ * openStackSessionFor builds on. `key` names the identityRef, `dataFingerprint` the Secret data.
+ */
+export async function unauthenticatedSessionFor(
+  k8s: KubeClient,
+  namespace: string,
+  identityRef: IdentityRef,
+  opts: CredentialsOptions = {},
+): Promise<{ session: OpenStackSession; key: string; dataFingerprint: string }> {
   const secret = await readSecret(k8s, namespace, identityRef.name);
   const where = `Secret ${namespace}/${identityRef.name}`;
-  const cacheKey = [namespace, identityRef.name, identityRef.cloudName, identityRef.region ?? ""].join("\u0000");
+  const key = [namespace, identityRef.name, identityRef.cloudName, identityRef.region ?? ""].join("\u0000");
   const fingerprint = `${secret.metadata?.uid ?? ""}/${secret.metadata?.resourceVersion ?? ""}`;
+  const session = await cachedSession(key, fingerprint, () => cloudFromSecret(secret, where, identityRef), opts);
+  return { session, key, dataFingerprint: secretDataFingerprint(secret.data) };
+}
+
+async function cachedSession(
+  cacheKey: string,
+  fingerprint: string,
+  resolve: () => Promise<ResolvedCloud>,
+  opts: CredentialsOptions,
+): Promise<OpenStackSession> {
   const cached = sessions.get(cacheKey);
   if (cached && cached.fingerprint === fingerprint) return cached.session;
-
-  const cloud = await cloudFromSecret(secret, where, identityRef);
-  const session = createSession(cloud, opts);
+  const session = createSession(await resolve(), opts);
   sessions.set(cacheKey, { fingerprint, session });
   if (cached) retire(cached.session);
   return session;
@@ -115,5 +160,6 @@ function retire(session: OpenStackSession): void {
 export async function closeCachedSessions(): Promise<void> {
   const all = [...sessions.values()];
   sessions.clear();
+  credentialsGate.clear();
   await Promise.all(all.map((c) => c.session.close().catch(() => undefined)));
 }

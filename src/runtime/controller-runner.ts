@@ -11,6 +11,7 @@ import { keyOf, parseKey, typeName } from "./resource.js";
 import { WorkQueue } from "./work-queue.js";
 import { errorMessage } from "../util/errors.js";
 import { KubeApiError } from "./api-error.js";
+import { generationChanged, specOrMetadataChanged } from "./predicates.js";
 
 export interface RunnerDeps {
   client: KubeClient;
@@ -46,15 +47,32 @@ export class ControllerRunner {
     deps.metrics.queueDepth.set({ name }, 0);
   }
 
-  /** Subscribes to the primary informer (every change enqueues its key) and the secondary ones (mapped keys). */
+  /**
+   * Subscribes to the primary informer and the secondary ones (mapped keys). Updates pass only when their
+   * predicate says something the reconcile reads changed, so our own status writes wake nothing. A spec change
+   * (or deletion) resets the key's backoff: the user acted, so the next failure starts short again. A periodic
+   * resync skips keys that already wait for a retry, so a failing object is retried at most once per wait.
+   */
   watch(primary: Informer<KubernetesObject>, secondaries: Informer<KubernetesObject>[]): void {
-    primary.on((e) => this.queue.add(keyOf(e.object)));
+    const primaryChanged = this.def.primaryChanged ?? specOrMetadataChanged;
+    primary.on((e) => {
+      const key = keyOf(e.object);
+      if (e.type === "update") {
+        if (!primaryChanged(e.old, e.object)) return;
+        if (generationChanged(e.old, e.object) || (!e.old.metadata?.deletionTimestamp && e.object.metadata?.deletionTimestamp)) {
+          this.queue.forget(key);
+        }
+      }
+      if (e.type === "resync" && this.queue.isScheduled(key)) return;
+      this.queue.add(key);
+    });
     (this.def.secondaries ?? []).forEach((sw, i) => {
       const inf = secondaries[i];
       if (!inf) return;
       inf.on((e) => {
         // Periodic resyncs of secondaries add nothing: the primary resync already revisits every key.
         if (e.type === "resync") return;
+        if (e.type === "update" && sw.changed && !sw.changed(e.old, e.object)) return;
         let keys: string[] = [];
         try {
           keys = sw.mapToPrimaryKeys(e.object, this.deps.cache);
@@ -146,8 +164,10 @@ export class ControllerRunner {
       metrics.reconcileErrors.inc({ controller });
       // OpenStack errors carry the request id; lift it so log searches by request id find the failure.
       const openstackRequestId = (err as { requestId?: unknown } | null)?.requestId;
-      log.error({ err, retries: ctx.retries + 1, openstackRequestId }, `reconcile failed: ${errorMessage(err)}`);
-      this.queue.addRateLimited(key);
+      // A server that said when to come back (429/503 Retry-After) is not asked again sooner.
+      const retryAfter = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+      const retryInMs = this.queue.addRateLimited(key, typeof retryAfter === "number" ? retryAfter : 0);
+      log.error({ err, retries: ctx.retries + 1, retryInMs, openstackRequestId }, `reconcile failed: ${errorMessage(err)}`);
     } finally {
       endTimer();
       metrics.activeWorkers.dec({ controller });

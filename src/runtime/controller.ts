@@ -4,6 +4,7 @@ import type { EventRecorder } from "./events.js";
 import type { KubeClient } from "./kube-client.js";
 import type { OpenStackRequestSample } from "./metrics.js";
 import type { OpenStackRequestEventLike } from "./openstack-hook.js";
+import type { ChangePredicate } from "./predicates.js";
 import type { CacheReader } from "./object-cache.js";
 import type { ObjectKey, ResourceType } from "./resource.js";
 
@@ -51,6 +52,10 @@ export interface SecondaryWatch {
   mapToPrimaryKeys(obj: KubernetesObject, cache: CacheLookup): ObjectKey[];
   /** Also apply the manager's watch-filter label selector to this watch (default false). */
   filtered?: boolean;
+  /** Watch only objects matching this label selector (least privilege: e.g. only identity Secrets). */
+  labelSelector?: string;
+  /** Which updates matter (add and delete always do); default: every update. */
+  changed?: ChangePredicate;
 }
 
 export interface ControllerDefinition {
@@ -62,9 +67,14 @@ export interface ControllerDefinition {
   reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult>;
   /** Parallel reconciles (never two for the same key); the manager's --concurrency overrides the default 1. */
   concurrency?: number;
-  /** Backoff for failed reconciles; defaults 5 ms base doubling up to 5 minutes. */
+  /** Backoff for failed reconciles; defaults 500 ms base doubling up to 15 minutes (controller-runtime's cap is ~16 min). */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /**
+   * Which updates of a primary object are worth a reconcile; default: spec (generation) or the metadata a reconcile
+   * reads. Our own status writes never pass it, so they never re-trigger a reconcile.
+   */
+  primaryChanged?: ChangePredicate;
 }
 
 /** Declares a controller; the manager starts it (only on the leader) with informers for all its types. */

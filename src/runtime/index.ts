@@ -17,6 +17,15 @@ export { CLUSTER_NAME_LABEL, labelledKeys, ownerKeys, refKeys, usersOf } from ".
 export { Metrics, defaultMetrics, recordOpenStackRequest, type OpenStackRequestSample } from "./metrics.js";
 export { createMergePatch } from "./merge-patch.js";
 export { openStackMetricsHook, toOpenStackSample, type OpenStackRequestEventLike } from "./openstack-hook.js";
+export {
+  anyOf,
+  fieldsChanged,
+  generationChanged,
+  metadataChanged,
+  specOrMetadataChanged,
+  type ChangePredicate,
+  type MetadataField,
+} from "./predicates.js";
 export { addFinalizer, hasFinalizer, removeFinalizer, updateStatus, updateWithRetry } from "./object-update.js";
 export {
   CapiTypes,

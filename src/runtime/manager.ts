@@ -90,25 +90,29 @@ export class Manager {
   };
 
   private reader<T extends KubernetesObject>(type: ResourceType): CacheReader<T> {
-    // Prefer the unfiltered informer of a type; fall back to the filtered one.
-    const inf = this.informers.get(this.informerKey(type, false)) ?? this.informers.get(this.informerKey(type, true));
+    // Prefer the unfiltered informer of a type; fall back to the filtered one, then to one narrowed by a selector.
+    const prefix = `${this.informerKey(type, false)}?`;
+    const inf =
+      this.informers.get(this.informerKey(type, false)) ??
+      this.informers.get(this.informerKey(type, true)) ??
+      [...this.informers.entries()].find(([k]) => k.startsWith(prefix))?.[1];
     if (!inf) throw new Error(`no informer for ${typeName(type)}: add it to a controller's primary or secondaries`);
     return inf.reader as unknown as CacheReader<T>;
   }
 
-  private informerKey(type: ResourceType, filtered: boolean): string {
-    return `${type.group}/${type.version}/${type.plural}${filtered && this.opts.watchFilterValue ? "?filtered" : ""}`;
+  private informerKey(type: ResourceType, filtered: boolean, selector?: string): string {
+    return `${type.group}/${type.version}/${type.plural}${filtered && this.opts.watchFilterValue ? "?filtered" : ""}${selector ? `?${selector}` : ""}`;
   }
 
-  private informerFor(type: ResourceType, filtered: boolean): Informer<KubernetesObject> {
-    const key = this.informerKey(type, filtered);
+  private informerFor(type: ResourceType, filtered: boolean, selector?: string): Informer<KubernetesObject> {
+    const key = this.informerKey(type, filtered, selector);
     let inf = this.informers.get(key);
     if (!inf) {
       const labelSelector = filtered && this.opts.watchFilterValue ? `${WATCH_FILTER_LABEL}=${this.opts.watchFilterValue}` : undefined;
       inf = new Informer(
         apiListerWatcher(this.client, type, {
           namespace: type.namespaced === false ? undefined : this.opts.namespace,
-          labelSelector: joinSelectors(labelSelector),
+          labelSelector: joinSelectors(labelSelector, selector),
         }),
         { name: typeName(type), log: this.opts.log, resyncPeriodMs: this.opts.syncPeriodMs ?? 600_000 },
       );
@@ -130,7 +134,7 @@ export class Manager {
     });
     runner.watch(
       this.informerFor(def.primary, true),
-      (def.secondaries ?? []).map((s) => this.informerFor(s.gvk, s.filtered ?? false)),
+      (def.secondaries ?? []).map((s) => this.informerFor(s.gvk, s.filtered ?? false, s.labelSelector)),
     );
     this.runners.push(runner);
   }

@@ -1,5 +1,9 @@
 import { PerKeyBackoff } from "./backoff.js";
 
+/** Per-key backoff defaults: a short first retry, then doubling up to 15 minutes (controller-runtime caps at ~16). */
+export const DEFAULT_BACKOFF_BASE_MS = 500;
+export const DEFAULT_BACKOFF_MAX_MS = 15 * 60_000;
+
 export interface WorkQueueOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -30,7 +34,7 @@ export class WorkQueue {
   private readonly backoff: PerKeyBackoff;
 
   constructor(private readonly opts: WorkQueueOptions = {}) {
-    this.backoff = new PerKeyBackoff(opts.backoffBaseMs ?? 5, opts.backoffMaxMs ?? 300_000);
+    this.backoff = new PerKeyBackoff(opts.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS, opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS);
   }
 
   /** Number of keys waiting to be handed out (not counting delayed or in-progress keys). */
@@ -76,9 +80,17 @@ export class WorkQueue {
     this.delayed.set(key, { at, timer });
   }
 
-  addRateLimited(key: string): void {
+  /** Re-adds key after its next backoff delay, or after minDelayMs (a server's Retry-After) when that is longer. */
+  addRateLimited(key: string, minDelayMs = 0): number {
     this.opts.onRetry?.();
-    this.addAfter(key, this.backoff.next(key));
+    const delay = Math.max(this.backoff.next(key), minDelayMs);
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  /** True while a delayed add (a backoff or a requested requeue) is pending for key. */
+  isScheduled(key: string): boolean {
+    return this.delayed.has(key);
   }
 
   forget(key: string): void {

@@ -1,6 +1,7 @@
 // Shared by controller-cluster*.test.ts (and the child process fixture): objects a user and CAPI core would
 // create for one cluster, and small waits. Not a test itself.
 import type { KubernetesObject } from "@kubernetes/client-node";
+import { IDENTITY_SECRET_LABEL } from "../../src/controllers/credentials.js";
 import { CapiTypes, CoreTypes, isNotFound, type KubeClient } from "../../src/runtime/index.js";
 import type { SimConfig } from "../../src/sim/index.js";
 import { OpenStackClusterType, type OpenStackClusterObject } from "../../src/controllers/openstackcluster/types.js";
@@ -55,7 +56,7 @@ export async function createCluster(
   await client.create(CoreTypes.secret, {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: { name: `${name}-cloud-config`, namespace, labels: { "clusterctl.cluster.x-k8s.io/move": "true" } },
+    metadata: { name: `${name}-cloud-config`, namespace, labels: { "clusterctl.cluster.x-k8s.io/move": "true", [IDENTITY_SECRET_LABEL]: "true" } },
     data: { "clouds.yaml": Buffer.from(sim.cloudsYaml("capo-sim")).toString("base64") },
   } as KubernetesObject);
   const cluster = await client.create(CapiTypes.cluster, {

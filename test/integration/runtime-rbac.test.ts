@@ -6,6 +6,7 @@ import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CapiTypes, CoreTypes, Manager, Metrics, defineController, type ResourceType } from "../../src/runtime/index.js";
 import { KubeClient } from "../../src/runtime/kube-client.js";
+import { IDENTITY_SECRET_LABEL, IDENTITY_SECRET_SELECTOR } from "../../src/controllers/credentials.js";
 import { applyManifests, testKubeConfig, useTestNamespace } from "../helpers/k8s.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -98,6 +99,8 @@ describe("config/rbac/role.yaml grants what the manager uses (real apiserver, RB
     expect(await allowed("patch", "apiextensions.k8s.io", "customresourcedefinitions", "", "", "clusters.cluster.x-k8s.io")).toBe(false);
     expect(await allowed("patch", "cluster.x-k8s.io", "machines")).toBe(false);
     expect(await allowed("list", "", "configmaps")).toBe(false);
+    expect(await allowed("get", "cluster.x-k8s.io", "machines", "status")).toBe(false);
+    expect(await allowed("list", INFRA, "openstackmachinetemplates")).toBe(false);
   });
 
   it("lets a manager running as the ServiceAccount sync its caches, lead, and record Events", async () => {
@@ -108,19 +111,20 @@ describe("config/rbac/role.yaml grants what the manager uses (real apiserver, RB
       metrics: new Metrics(),
       leaderElection: { namespace: ns.name, name: "rbac-test", retryPeriodMs: 200 },
     });
-    let reconciled = 0;
+    const seen: string[] = [];
     manager.add(
       defineController({
         name: "rbac-probe",
         primary: osc,
         secondaries: [
           { gvk: CapiTypes.cluster, mapToPrimaryKeys: () => [] },
-          { gvk: CoreTypes.secret, mapToPrimaryKeys: (s) => [`${ns.name}/${s.metadata?.name}`] },
+          // As the controllers do: only identity Secrets, by label.
+          { gvk: CoreTypes.secret, labelSelector: IDENTITY_SECRET_SELECTOR, mapToPrimaryKeys: (s) => [`${ns.name}/${s.metadata?.name}`] },
           { gvk: osm, mapToPrimaryKeys: () => [] },
           { gvk: CapiTypes.machine, mapToPrimaryKeys: () => [] },
         ],
-        reconcile: async () => {
-          reconciled++;
+        reconcile: async (key) => {
+          seen.push(key);
         },
       }),
     );
@@ -130,10 +134,16 @@ describe("config/rbac/role.yaml grants what the manager uses (real apiserver, RB
       const t0 = Date.now();
       while (!manager.isLeader && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
       expect(manager.isLeader).toBe(true);
-      // A Secret change reaches the controller through the watch the role allows.
-      await admin.create(CoreTypes.secret, { apiVersion: "v1", kind: "Secret", metadata: { name: "cloud", namespace: ns.name } });
-      while (reconciled === 0 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
-      expect(reconciled).toBeGreaterThan(0);
+      // An identity Secret reaches the controller through the watch the role allows; other Secrets never do.
+      await admin.create(CoreTypes.secret, { apiVersion: "v1", kind: "Secret", metadata: { name: "bootstrap", namespace: ns.name } });
+      await admin.create(CoreTypes.secret, {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "cloud", namespace: ns.name, labels: { [IDENTITY_SECRET_LABEL]: "true" } },
+      });
+      while (seen.length === 0 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+      expect(seen).toEqual([`${ns.name}/cloud`]);
+      expect(manager.cache.list(CoreTypes.secret).map((s) => s.metadata?.name)).toEqual(["cloud"]);
       const secret = await admin.get(CoreTypes.secret, ns.name, "cloud");
       await manager.events.event({ ...secret, apiVersion: "v1", kind: "Secret" }, "Normal", "RbacProbe", "events allowed");
       const evs = await admin.list<KubernetesObject & { reason?: string }>(CoreTypes.event, { namespace: ns.name });

@@ -97,7 +97,11 @@ describe("capo generate cluster", () => {
     expect(osc!.spec.identityRef).toEqual({ name: "basic-1-cloud-config", cloudName: "mycloud_default" });
 
     const [secret] = byKind(objects, "Secret");
-    expect(secret!.metadata.labels).toEqual({ "clusterctl.cluster.x-k8s.io/move": "true" });
+    // Labelled as an identity Secret: the controllers watch only those (least privilege).
+    expect(secret!.metadata.labels).toEqual({
+      "clusterctl.cluster.x-k8s.io/move": "true",
+      "infrastructure.cluster.x-k8s.io/openstack-identity": "true",
+    });
     const clouds = parse(Buffer.from(secret!.data["clouds.yaml"], "base64").toString()) as { clouds: Record<string, unknown> };
     expect(Object.keys(clouds.clouds)).toEqual(["mycloud_default"]); // only the chosen cloud
     expect(Buffer.from(secret!.data.cacert, "base64").toString()).toContain("BEGIN CERTIFICATE");

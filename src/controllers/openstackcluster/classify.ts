@@ -27,20 +27,21 @@ export function classify(e: unknown): ClassifiedError {
   if (e instanceof TerminalError) return { kind: "terminal", reason: e.reason, message: e.message };
   if (e instanceof UserError) return { kind: "terminal", reason: "InvalidCredentials", message: e.message };
   if (e instanceof OpenStackError) {
+    // No request id here: a condition must read the same for identical failures, or each one is another status
+    // write. The request id goes to the log line of the failed reconcile instead.
     const where = `${e.service} ${e.method} ${e.path}`;
-    const rid = e.requestId ? ` (request ${e.requestId})` : "";
-    if (isRetryable(e)) return { kind: "retryable", reason: "OpenStackUnavailable", message: `${where}: ${e.message}${rid}; retrying` };
+    if (isRetryable(e)) return { kind: "retryable", reason: "OpenStackUnavailable", message: `${where}: ${e.message}; retrying` };
     if (e instanceof OverQuotaError) {
-      return { kind: "terminal", reason: "QuotaExceeded", message: `${where}: ${e.message}${rid}; raise the project's quota or free resources` };
+      return { kind: "terminal", reason: "QuotaExceeded", message: `${where}: ${e.message}; raise the project's quota or free resources` };
     }
     if (e instanceof UnauthorizedError || e instanceof ForbiddenError) {
-      return { kind: "terminal", reason: "OpenStackAccessDenied", message: `${where}: ${e.message}${rid}; check the credentials in identityRef` };
+      return { kind: "terminal", reason: "OpenStackAccessDenied", message: `${where}: ${e.message}; check the credentials in identityRef` };
     }
     if (e instanceof EndpointNotFoundError) return { kind: "terminal", reason: "OpenStackEndpointNotFound", message: e.message };
     if (e instanceof BadRequestError || e instanceof ConflictError) {
-      return { kind: "terminal", reason: "OpenStackRequestRejected", message: `${where}: ${e.message}${rid}` };
+      return { kind: "terminal", reason: "OpenStackRequestRejected", message: `${where}: ${e.message}` };
     }
-    return { kind: "retryable", reason: "OpenStackError", message: `${where}: ${e.message}${rid}` };
+    return { kind: "retryable", reason: "OpenStackError", message: `${where}: ${e.message}` };
   }
   return { kind: "retryable", reason: "InternalError", message: e instanceof Error ? e.message : String(e) };
 }

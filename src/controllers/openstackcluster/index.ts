@@ -4,13 +4,17 @@ import {
   CLUSTER_NAME_LABEL,
   CoreTypes,
   defineController,
+  fieldsChanged,
   keyOf,
+  metadataChanged,
+  specOrMetadataChanged,
   refKeys,
   usersOf,
   type CacheLookup,
   type ControllerDefinition,
   type ObjectKey,
 } from "../../runtime/index.js";
+import { IDENTITY_SECRET_SELECTOR } from "../credentials.js";
 import { ClusterReconciler, defaultClusterReconcilerOptions, type ClusterReconcilerOptions } from "./reconcile.js";
 import { CAPI_GROUP, OpenStackClusterType, type OpenStackClusterObject } from "./types.js";
 
@@ -38,24 +42,31 @@ export function openStackClusterController(
     name: "openstackcluster",
     // A pass may wait on Octavia for seconds; clusters must not queue behind each other (upstream's default is 10).
     concurrency: concurrency ?? 10,
-    // A failed step is retried soon but not hammered: OpenStack outages last seconds to minutes.
-    backoffBaseMs: backoffBaseMs ?? 500,
-    backoffMaxMs: backoffMaxMs ?? 120_000,
+    // A failed step is retried soon but not hammered: doubling from 500 ms up to 15 minutes (runtime defaults).
+    ...(backoffBaseMs !== undefined ? { backoffBaseMs } : {}),
+    ...(backoffMaxMs !== undefined ? { backoffMaxMs } : {}),
     primary: OpenStackClusterType,
     secondaries: [
       {
         gvk: CapiTypes.cluster,
+        // Paused, infrastructureRef and controlPlaneEndpoint are spec; managed-by and pause are metadata.
+        changed: specOrMetadataChanged,
         mapToPrimaryKeys: (cluster, cache) => [
           ...new Set([...refKeys(cluster, "infrastructureRef", "OpenStackCluster"), ...ownedBy(cluster, cluster.metadata?.name ?? "", cache)]),
         ],
       },
       {
+        // Only identity Secrets (least privilege: not bootstrap data, kubeconfigs or Helm releases), and only their data.
         gvk: CoreTypes.secret,
+        labelSelector: IDENTITY_SECRET_SELECTOR,
+        changed: fieldsChanged("data"),
         mapToPrimaryKeys: (secret, cache) =>
           usersOf(secret, cache, OpenStackClusterType, (c, name) => (c as OpenStackClusterObject).spec?.identityRef?.name === name),
       },
       {
+        // Deletion waits for the cluster's Machines to go: their coming and going matters, not their status.
         gvk: CapiTypes.machine,
+        changed: metadataChanged(["labels"]),
         mapToPrimaryKeys: (machine, cache) => {
           const clusterName = machine.metadata?.labels?.[CLUSTER_NAME_LABEL];
           return clusterName ? ownedBy(machine, clusterName, cache) : [];

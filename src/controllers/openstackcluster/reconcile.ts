@@ -40,7 +40,10 @@ import {
 export interface ClusterReconcilerOptions {
   /** Waits for Octavia to settle inside one reconcile. */
   loadBalancerWait: WaitOptions;
-  /** Requeue after a terminal error (the user must act; a spec change requeues at once anyway). */
+  /**
+   * The one slow retry after a terminal error, for clouds that heal (a raised quota); the user's fix (a change of
+   * spec or of the identity Secret) wakes the object at once anyway.
+   */
   terminalRequeueMs: number;
   /** Requeue while waiting for the cluster's Machines to go before deleting. */
   machinesGoneRequeueMs: number;
@@ -51,7 +54,7 @@ export interface ClusterReconcilerOptions {
 
 export const defaultClusterReconcilerOptions: ClusterReconcilerOptions = {
   loadBalancerWait: { timeoutMs: 60_000, intervalMs: 2_000 },
-  terminalRequeueMs: 120_000,
+  terminalRequeueMs: 600_000,
   machinesGoneRequeueMs: 5_000,
   bastionRequeueMs: 10_000,
   userAgent: "capo-ts/openstackcluster",

@@ -3,20 +3,27 @@ import {
   addFinalizer,
   CapiTypes,
   CLUSTER_NAME_LABEL,
+  anyOf,
+  CoreTypes,
   defineController,
+  fieldsChanged,
   isNotFound,
   keyFor,
   keyOf,
+  metadataChanged,
   ownerKeys,
   refKeys,
+  specOrMetadataChanged,
   type CacheLookup,
   type ControllerDefinition,
   type ObjectKey,
   type ReconcileContext,
   type ReconcileResult,
 } from "../../runtime/index.js";
+import type { OpenStackSession } from "../../openstack/index.js";
 import { errorMessage } from "../../util/errors.js";
-import { openStackSessionFor } from "../credentials.js";
+import { CredentialsInvalidError } from "../credentials-gate.js";
+import { IDENTITY_SECRET_SELECTOR, openStackSessionFor } from "../credentials.js";
 import { ConditionType, getCondition, Reason } from "./conditions.js";
 import { reconcileDelete, removeFinalizerIfPresent } from "./reconcile-delete.js";
 import { reconcileNormal } from "./reconcile-normal.js";
@@ -43,6 +50,34 @@ function machinesOfCluster(cache: CacheLookup, namespace: string | undefined, cl
     .map(keyOf);
 }
 
+/** What a machine reads of its OpenStackCluster: its spec, and the status fields naming what was provisioned. */
+const clusterInfraChanged = anyOf(
+  specOrMetadataChanged,
+  fieldsChanged(
+    "status.initialization",
+    "status.network",
+    "status.controlPlaneSecurityGroup",
+    "status.workerSecurityGroup",
+    "status.apiServerFloatingIP",
+    "status.apiServerManagedLoadBalancer",
+  ),
+);
+
+/** Machines using the identity Secret: their own identityRef, or their cluster's. */
+function machinesUsingSecret(secret: KubernetesObject, cache: CacheLookup): ObjectKey[] {
+  const ns = secret.metadata?.namespace;
+  const name = secret.metadata?.name;
+  const direct = cache
+    .list<OpenStackMachineObject>(OpenStackMachineType, { namespace: ns })
+    .filter((m) => m.spec.identityRef?.name === name)
+    .map(keyOf);
+  const viaCluster = cache
+    .list<OpenStackClusterObject>(OpenStackClusterType, { namespace: ns })
+    .filter((c) => c.spec.identityRef?.name === name)
+    .flatMap((c) => machinesOfCluster(cache, ns, c.metadata?.labels?.[CLUSTER_NAME_LABEL] ?? c.metadata?.ownerReferences?.find((o) => o.kind === "Cluster")?.name));
+  return [...new Set([...direct, ...viaCluster])];
+}
+
 /** The OpenStackMachine controller. Options exist for tests (timings, crash points) and an injected session. */
 export function createOpenStackMachineController(opts: MachineControllerOptions = {}): ControllerDefinition {
   return defineController({
@@ -51,11 +86,22 @@ export function createOpenStackMachineController(opts: MachineControllerOptions 
     concurrency: opts.concurrency ?? 10,
     secondaries: [
       // The Machine gets its bootstrap data, failure domain or deletion: reconcile its infrastructure machine.
-      { gvk: CapiTypes.machine, mapToPrimaryKeys: (m) => refKeys(m, "infrastructureRef", "OpenStackMachine") },
-      // Unpausing a cluster, or its infrastructure becoming ready, concerns every machine of the cluster.
-      { gvk: CapiTypes.cluster, mapToPrimaryKeys: (c, cache) => machinesOfCluster(cache, c.metadata?.namespace, c.metadata?.name) },
+      // (dataSecretName, failureDomain and version are spec; the node joining is status.nodeRef).
+      {
+        gvk: CapiTypes.machine,
+        changed: anyOf(specOrMetadataChanged, fieldsChanged("status.nodeRef")),
+        mapToPrimaryKeys: (m) => refKeys(m, "infrastructureRef", "OpenStackMachine"),
+      },
+      // Unpausing a cluster concerns every machine of the cluster; its status churn does not.
+      {
+        gvk: CapiTypes.cluster,
+        changed: specOrMetadataChanged,
+        mapToPrimaryKeys: (c, cache) => machinesOfCluster(cache, c.metadata?.namespace, c.metadata?.name),
+      },
+      // The cluster infrastructure becoming ready (or changing what machines use); never its conditions.
       {
         gvk: OpenStackClusterType,
+        changed: clusterInfraChanged,
         mapToPrimaryKeys: (osc, cache) =>
           machinesOfCluster(
             cache,
@@ -66,12 +112,15 @@ export function createOpenStackMachineController(opts: MachineControllerOptions 
       // A control-plane machine going away may have to hand the API floating IP to a sibling.
       {
         gvk: OpenStackMachineType,
+        changed: metadataChanged(["deletionTimestamp"]),
         mapToPrimaryKeys: (osm, cache) => {
           if (!osm.metadata?.deletionTimestamp || !(CONTROL_PLANE_LABEL in (osm.metadata.labels ?? {}))) return [];
           const self = keyOf(osm);
           return machinesOfCluster(cache, osm.metadata.namespace, osm.metadata.labels?.[CLUSTER_NAME_LABEL]).filter((k) => k !== self);
         },
       },
+      // Fixed credentials wake the machines that were waiting for them.
+      { gvk: CoreTypes.secret, labelSelector: IDENTITY_SECRET_SELECTOR, changed: fieldsChanged("data"), mapToPrimaryKeys: machinesUsingSecret },
     ],
     reconcile: (key, ctx) => reconcileMachine(key, ctx, opts),
   });
@@ -119,8 +168,9 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
       await removeFinalizerIfPresent(scope);
       return;
     }
-    const clients = clientsOf(await sessionFor(ctx, ns, identityRef, opts));
-    return reconcileDelete(scope, clients);
+    const session = await sessionOrCondition(scope, ns, identityRef);
+    if (!session) return { requeueAfterMs: terminalRetryMs(opts) };
+    return reconcileDelete(scope, clientsOf(session));
   }
 
   if (!machine) {
@@ -149,8 +199,32 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
   if (!cached.metadata?.finalizers?.includes(MACHINE_FINALIZER)) {
     scope.osm = await addFinalizer(ctx.client, OpenStackMachineType, cached, MACHINE_FINALIZER);
   }
-  const clients = clientsOf(await sessionFor(ctx, ns, identityRef, opts));
-  return reconcileNormal(scope, clients);
+  const session = await sessionOrCondition(scope, ns, identityRef);
+  if (!session) return { requeueAfterMs: terminalRetryMs(opts) };
+  return reconcileNormal(scope, clientsOf(session));
+}
+
+function terminalRetryMs(opts: MachineControllerOptions): number {
+  return opts.terminalRetryMs ?? 600_000;
+}
+
+/**
+ * The session, or undefined when Keystone refused the credentials: then Ready says so (the same words every time,
+ * so a repeat writes nothing) and the machine waits for the Secret to change.
+ */
+async function sessionOrCondition(
+  scope: MachineScope,
+  namespace: string,
+  ref: { name: string; cloudName: string; region?: string },
+): Promise<OpenStackSession | undefined> {
+  try {
+    return await sessionFor(scope.ctx, namespace, ref, scope.opts);
+  } catch (e) {
+    if (!(e instanceof CredentialsInvalidError)) throw e;
+    await scope.setConditions([{ type: ConditionType.ready, status: "False", reason: e.reason, message: e.message }]);
+    await scope.event("Warning", e.reason, e.message);
+    return undefined;
+  }
 }
 
 async function sessionFor(
@@ -163,6 +237,7 @@ async function sessionFor(
     if (opts.sessionFor) return await opts.sessionFor(ctx, namespace, ref);
     return await openStackSessionFor(ctx.client, namespace, ref, { onRequest: ctx.openStackOnRequest });
   } catch (e) {
+    if (e instanceof CredentialsInvalidError) throw e;
     throw new Error(`credentials for identityRef ${ref.name}/${ref.cloudName}: ${errorMessage(e)}`);
   }
 }

@@ -6,7 +6,7 @@ import { ServerService, serverAddresses } from "../../services/compute.js";
 import { TerminalError } from "../../services/errors.js";
 import { PortService, portNames, resolvePorts } from "../../services/ports.js";
 import { blockDeviceMappings, planVolumes, VolumeService } from "../../services/volumes.js";
-import { ConditionType, getCondition, Reason } from "./conditions.js";
+import { ConditionType, getCondition, Reason, setCondition } from "./conditions.js";
 import { checkMachineFeatures } from "./features.js";
 import { reconcileAPIEndpoint } from "./endpoint.js";
 import type { Clients, MachineScope } from "./scope.js";
@@ -45,13 +45,16 @@ async function bootstrapData(scope: MachineScope, secretName: string): Promise<s
   }
 }
 
-/** When the last server create request was sent and not answered (recorded in InstanceReady), else undefined. */
+/**
+ * When the last server create request was sent and not answered: InstanceReady's lastTransitionTime while its
+ * reason is CreateRequested (the message carries no time, so identical failures read the same), else undefined.
+ */
 function createRequestedAt(scope: MachineScope): number | undefined {
   const c = getCondition(scope.osm.status?.conditions, ConditionType.instanceReady);
   if (c?.reason !== Reason.createRequested) return undefined;
-  const m = / at (\S+)$/.exec(c.message);
-  const t = m?.[1] ? Date.parse(m[1]) : NaN;
-  return Number.isNaN(t) ? undefined : t;
+  const t = Date.parse(c.lastTransitionTime);
+  // lastTransitionTime has whole seconds: read it as the end of its second so the grace period is never cut short.
+  return Number.isNaN(t) ? undefined : t + 999;
 }
 
 /** Create-or-observe pass for a machine that is not being deleted. Cluster, Machine and bootstrap checks are done. */
@@ -206,14 +209,16 @@ async function createServer(
       additionalBlockDevices: spec.additionalBlockDevices,
       imageID: resolved.imageID ?? "",
     });
-    await scope.setConditions([
-      {
-        type: ConditionType.instanceReady,
-        status: "Unknown",
-        reason: Reason.createRequested,
-        message: `server create requested at ${new Date().toISOString()}`,
-      },
-    ]);
+    await scope.setConditions([], (st) => {
+      setCondition(
+        st.conditions ?? (st.conditions = []),
+        { type: ConditionType.instanceReady, status: "Unknown", reason: Reason.createRequested, message: "server create requested" },
+        scope.osm.metadata?.generation,
+      );
+      // The request time is the transition time, even when the condition already read Unknown.
+      const c = getCondition(st.conditions, ConditionType.instanceReady);
+      if (c) c.lastTransitionTime = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    });
     const id = await servers.create({
       name: scope.name,
       flavorID: resolved.flavorID ?? "",
@@ -255,8 +260,9 @@ async function createServer(
       { type: ConditionType.ready, status: "False", reason: Reason.createFailed, message },
     ]);
     await scope.event("Warning", reason, message);
-    // A spec problem may be fixed by editing referenced objects (an image uploaded later): retry slowly.
-    return { requeueAfterMs: scope.opts.recheckMs ?? 60_000 };
+    // A spec problem may be fixed by editing referenced objects (an image uploaded later) or the cloud (quota):
+    // one slow retry; a spec change wakes the machine at once.
+    return { requeueAfterMs: scope.opts.terminalRetryMs ?? 600_000 };
   }
 }
 

@@ -32,6 +32,11 @@ export interface MachineControllerOptions {
   createGraceMs?: number;
   /** Recheck interval of a server in a non-terminal abnormal state (SHUTOFF, ERROR after join; default 60 s). */
   recheckMs?: number;
+  /**
+   * The one slow retry after a problem only the user can fix (quota, unknown keypair, rejected credentials);
+   * their fix (a spec or Secret change) wakes the machine at once anyway. Default 10 minutes.
+   */
+  terminalRetryMs?: number;
   /** Called at crash points; throwing there simulates a controller killed at that line (tests only). */
   crashHook?: (point: CrashPoint, machine: string) => void;
   /** Parallel reconciles (default 4). */
