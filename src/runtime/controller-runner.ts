@@ -11,7 +11,8 @@ import { keyOf, parseKey, typeName } from "./resource.js";
 import { WorkQueue } from "./work-queue.js";
 import { errorMessage } from "../util/errors.js";
 import { KubeApiError } from "./api-error.js";
-import { generationChanged, specOrMetadataChanged } from "./predicates.js";
+import type { OwnWrites } from "./own-writes.js";
+import { generationChanged, specOrMetadataChanged, statusChanged } from "./predicates.js";
 
 export interface RunnerDeps {
   client: KubeClient;
@@ -22,6 +23,10 @@ export interface RunnerDeps {
   concurrency: number;
   watchFilterValue?: string;
   openStackOnRequest: (e: OpenStackRequestEventLike) => void;
+  /** resourceVersions of the manager client's own writes, to tell them from others' status changes. */
+  ownWrites: OwnWrites;
+  /** The informers' resync period: every key is visited at least this often. */
+  syncPeriodMs: number;
 }
 
 /** Runs one controller: feeds its work queue from informer events and runs `concurrency` reconcile workers. */
@@ -30,6 +35,8 @@ export class ControllerRunner {
   private readonly stopCtrl = new AbortController();
   private workers: Promise<void>[] = [];
   private readonly log: Logger;
+  /** Status updates seen while the key's reconcile ran, not yet known to be ours (see onPrimaryUpdate). */
+  private readonly unsure = new Map<string, KubernetesObject[]>();
 
   constructor(
     readonly def: ControllerDefinition,
@@ -49,21 +56,19 @@ export class ControllerRunner {
 
   /**
    * Subscribes to the primary informer and the secondary ones (mapped keys). Updates pass only when their
-   * predicate says something the reconcile reads changed, so our own status writes wake nothing. A spec change
-   * (or deletion) resets the key's backoff: the user acted, so the next failure starts short again. A periodic
-   * resync skips keys that already wait for a retry, so a failing object is retried at most once per wait.
+   * predicate says something the reconcile reads changed (see onPrimaryUpdate), so our own status writes wake
+   * nothing. A spec change (or deletion) resets the key's backoff: the user acted, so the next failure starts short
+   * again.
    */
   watch(primary: Informer<KubernetesObject>, secondaries: Informer<KubernetesObject>[]): void {
-    const primaryChanged = this.def.primaryChanged ?? specOrMetadataChanged;
     primary.on((e) => {
       const key = keyOf(e.object);
-      if (e.type === "update") {
-        if (!primaryChanged(e.old, e.object)) return;
-        if (generationChanged(e.old, e.object) || (!e.old.metadata?.deletionTimestamp && e.object.metadata?.deletionTimestamp)) {
-          this.queue.forget(key);
-        }
+      if (e.type === "update") return this.onPrimaryUpdate(key, e.old, e.object);
+      if (e.type === "resync") return this.onResync(key);
+      if (e.type === "delete") {
+        this.deps.ownWrites.forget(this.def.primary, e.object);
+        this.unsure.delete(key);
       }
-      if (e.type === "resync" && this.queue.isScheduled(key)) return;
       this.queue.add(key);
     });
     (this.def.secondaries ?? []).forEach((sw, i) => {
@@ -82,6 +87,45 @@ export class ControllerRunner {
         for (const k of keys) this.queue.add(k);
       });
     });
+  }
+
+  /**
+   * An update of a primary object wakes it when the predicate (spec, read metadata) fires, or when its status
+   * changed and the change is not one of our own writes coming back: someone else edited or wiped the status (a
+   * move, `kubectl edit --subresource status`), and the reconcile must rebuild or re-check it. Our writes are known
+   * by the resourceVersion they returned; while a reconcile of the key runs its write may not have returned yet,
+   * so the decision waits until the pass ends.
+   */
+  private onPrimaryUpdate(key: string, old: KubernetesObject, cur: KubernetesObject): void {
+    if ((this.def.primaryChanged ?? specOrMetadataChanged)(old, cur)) {
+      if (generationChanged(old, cur) || (!old.metadata?.deletionTimestamp && cur.metadata?.deletionTimestamp)) this.queue.forget(key);
+      this.queue.add(key);
+      return;
+    }
+    if (!statusChanged(old, cur) || this.deps.ownWrites.isOwn(this.def.primary, cur)) return;
+    if (this.queue.isProcessing(key)) {
+      this.unsure.set(key, [...(this.unsure.get(key) ?? []), cur]);
+      return;
+    }
+    this.queue.add(key);
+  }
+
+  /** After a pass: status changes seen during it that were not our writes wake the key once more. */
+  private settleUnsure(key: string): void {
+    const seen = this.unsure.get(key);
+    if (!seen) return;
+    this.unsure.delete(key);
+    if (seen.some((o) => !this.deps.ownWrites.isOwn(this.def.primary, o))) this.queue.add(key);
+  }
+
+  /**
+   * The periodic resync revisits every key at least once per sync period. A key whose retry (backoff or requested
+   * requeue) is due within that period is left to it, so a resync never shortens a failing object's backoff.
+   */
+  private onResync(key: string): void {
+    const at = this.queue.scheduledAt(key);
+    if (at !== undefined && at - Date.now() <= this.deps.syncPeriodMs) return;
+    this.queue.add(key);
   }
 
   start(): void {
@@ -106,6 +150,7 @@ export class ControllerRunner {
       try {
         await this.process(key);
       } finally {
+        this.settleUnsure(key);
         this.queue.done(key);
       }
     }

@@ -23,9 +23,11 @@ export {
   generationChanged,
   metadataChanged,
   specOrMetadataChanged,
+  statusChanged,
   type ChangePredicate,
   type MetadataField,
 } from "./predicates.js";
+export { OwnWrites } from "./own-writes.js";
 export { addFinalizer, hasFinalizer, removeFinalizer, updateStatus, updateWithRetry } from "./object-update.js";
 export {
   CapiTypes,

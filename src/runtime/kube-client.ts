@@ -47,6 +47,7 @@ export class KubeClient {
   private agent: https.Agent | undefined;
   private agentFingerprint = "";
   private readonly server: URL;
+  private readonly writeObservers: ((type: ResourceType, obj: KubernetesObject) => void)[] = [];
 
   constructor(
     readonly kubeConfig: KubeConfig,
@@ -122,6 +123,17 @@ export class KubeClient {
     return this.agent;
   }
 
+  /** Calls fn with every object a create, replace or patch of this client returned (to recognise our own writes). */
+  observeWrites(fn: (type: ResourceType, obj: KubernetesObject) => void): void {
+    this.writeObservers.push(fn);
+  }
+
+  private async written<T extends KubernetesObject>(type: ResourceType, write: Promise<T>): Promise<T> {
+    const obj = await write;
+    for (const fn of this.writeObservers) fn(type, obj);
+    return obj;
+  }
+
   get<T extends KubernetesObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {
     return this.request<T>("GET", resourcePath(type, { namespace, name }));
   }
@@ -139,19 +151,23 @@ export class KubeClient {
   }
 
   create<T extends KubernetesObject>(type: ResourceType, obj: T, opts: { fieldManager?: string } = {}): Promise<T> {
-    return this.request<T>("POST", resourcePath(type, { namespace: obj.metadata?.namespace }), {
-      body: { apiVersion: obj.apiVersion, kind: obj.kind, ...obj },
-      query: { fieldManager: opts.fieldManager },
-    });
+    return this.written(
+      type,
+      this.request<T>("POST", resourcePath(type, { namespace: obj.metadata?.namespace }), {
+        body: { apiVersion: obj.apiVersion, kind: obj.kind, ...obj },
+        query: { fieldManager: opts.fieldManager },
+      }),
+    );
   }
 
   /** PUT of the whole object (or of its status with subresource "status"); 409 if resourceVersion is stale. */
   replace<T extends KubernetesObject>(type: ResourceType, obj: T, opts: { subresource?: string } = {}): Promise<T> {
     const name = obj.metadata?.name ?? "";
-    return this.request<T>(
-      "PUT",
-      resourcePath(type, { namespace: obj.metadata?.namespace, name, subresource: opts.subresource }),
-      { body: obj },
+    return this.written(
+      type,
+      this.request<T>("PUT", resourcePath(type, { namespace: obj.metadata?.namespace, name, subresource: opts.subresource }), {
+        body: obj,
+      }),
     );
   }
 
@@ -162,14 +178,13 @@ export class KubeClient {
     kind: PatchKind,
     po: PatchOptions = {},
   ): Promise<T> {
-    return this.request<T>(
-      "PATCH",
-      resourcePath(type, { namespace: po.namespace, name, subresource: po.subresource }),
-      {
+    return this.written(
+      type,
+      this.request<T>("PATCH", resourcePath(type, { namespace: po.namespace, name, subresource: po.subresource }), {
         body: patch,
         contentType: PatchType[kind],
         query: { fieldManager: po.fieldManager, force: po.force },
-      },
+      }),
     );
   }
 

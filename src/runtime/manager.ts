@@ -14,9 +14,13 @@ import { apiListerWatcher } from "./list-watch.js";
 import { defaultMetrics, type Metrics } from "./metrics.js";
 import { openStackMetricsHook, type OpenStackRequestEventLike } from "./openstack-hook.js";
 import type { CacheReader } from "./object-cache.js";
+import { OwnWrites } from "./own-writes.js";
 import { typeName, type ResourceType } from "./resource.js";
 
 export const WATCH_FILTER_LABEL = "cluster.x-k8s.io/watch-filter";
+
+/** Every primary object is reconciled at least this often unless --sync-period says otherwise. */
+export const DEFAULT_SYNC_PERIOD_MS = 600_000;
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -56,6 +60,8 @@ export class Manager {
   readonly client: KubeClient;
   readonly metrics: Metrics;
   readonly events: EventRecorder;
+  /** What this manager's client wrote, so controllers can ignore their own writes coming back through watches. */
+  private readonly ownWrites = new OwnWrites();
   private readonly informers = new Map<string, Informer<KubernetesObject>>();
   private readonly runners: ControllerRunner[] = [];
   private elector: LeaderElector | undefined;
@@ -73,6 +79,7 @@ export class Manager {
 
   constructor(private readonly opts: ManagerOptions) {
     this.client = new KubeClient(opts.kubeConfig, { userAgent: `${opts.component ?? "capo-controller"}/${process.version}` });
+    this.client.observeWrites((type, obj) => this.ownWrites.record(type, obj));
     this.metrics = opts.metrics ?? defaultMetrics;
     this.openStackOnRequest = openStackMetricsHook(this.metrics);
     this.events = new EventRecorder(this.client, {
@@ -114,7 +121,7 @@ export class Manager {
           namespace: type.namespaced === false ? undefined : this.opts.namespace,
           labelSelector: joinSelectors(labelSelector, selector),
         }),
-        { name: typeName(type), log: this.opts.log, resyncPeriodMs: this.opts.syncPeriodMs ?? 600_000 },
+        { name: typeName(type), log: this.opts.log, resyncPeriodMs: this.syncPeriodMs },
       );
       this.informers.set(key, inf);
     }
@@ -131,12 +138,18 @@ export class Manager {
       concurrency: this.opts.concurrency ?? def.concurrency ?? 1,
       watchFilterValue: this.opts.watchFilterValue,
       openStackOnRequest: this.openStackOnRequest,
+      ownWrites: this.ownWrites,
+      syncPeriodMs: this.syncPeriodMs,
     });
     runner.watch(
       this.informerFor(def.primary, true),
       (def.secondaries ?? []).map((s) => this.informerFor(s.gvk, s.filtered ?? false, s.labelSelector)),
     );
     this.runners.push(runner);
+  }
+
+  private get syncPeriodMs(): number {
+    return this.opts.syncPeriodMs ?? DEFAULT_SYNC_PERIOD_MS;
   }
 
   get isLeader(): boolean {

@@ -32,6 +32,9 @@ export function anyOf(...preds: ChangePredicate[]): ChangePredicate {
   return (old, cur) => preds.some((p) => p(old, cur));
 }
 
+/** True when status differs in any way (who wrote it is for the caller to tell). */
+export const statusChanged: ChangePredicate = fieldsChanged("status");
+
 /** Spec or read metadata changed: the default for a controller's primary objects. */
 export const specOrMetadataChanged: ChangePredicate = anyOf(generationChanged, metadataChanged());
 

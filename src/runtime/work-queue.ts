@@ -93,6 +93,16 @@ export class WorkQueue {
     return this.delayed.has(key);
   }
 
+  /** When the pending delayed add of key fires (epoch ms), or undefined when none is pending. */
+  scheduledAt(key: string): number | undefined {
+    return this.delayed.get(key)?.at;
+  }
+
+  /** True while a worker has key (between get() and done()). */
+  isProcessing(key: string): boolean {
+    return this.processing.has(key);
+  }
+
   forget(key: string): void {
     this.backoff.forget(key);
   }

@@ -118,6 +118,8 @@ describe("retry discipline of the OpenStackCluster controller (real apiserver, s
   it("wrong password: one Keystone login for two clusters sharing the Secret, CredentialsInvalid, fixed Secret wakes both", async () => {
     const sim = await newSim();
     await createCluster(client, ns.name, "pw-a", sim, clusterSpec("pw-a", "without-lb"));
+    // Provisioned with the right password first, so no login with it can still be on its way when counting starts.
+    await waitProvisioned(client, ns.name, "pw-a", 30_000);
     const secretName = "pw-a-cloud-config";
     const right = (await client.get<KubernetesObject & { data: Record<string, string> }>(CoreTypes.secret, ns.name, secretName)).data["clouds.yaml"] ?? "";
     const wrong = Buffer.from(Buffer.from(right, "base64").toString().replace(/password: .*/, "password: not-it")).toString("base64");
@@ -190,5 +192,17 @@ describe("runtime: our own status writes never re-trigger a reconcile (real apis
     expect(passes.get(key)).toBe(3);
     const stored = await client.get<KubernetesObject & { status?: { instanceState?: string } }>(OpenStackMachineType, ns.name, "m");
     expect(stored.status?.instanceState).toBe("pass-3");
+  });
+
+  it("a status written by someone else (or wiped) wakes the object once; the pass's own write then wakes nothing", async () => {
+    const key = `${ns.name}/m`;
+    const before = passes.get(key) ?? 0;
+    const stored = await client.get<KubernetesObject>(OpenStackMachineType, ns.name, "m");
+    await client.replace(OpenStackMachineType, { ...stored, status: {} } as KubernetesObject, { subresource: "status" });
+    await until("a pass after the wipe", () => passes.get(key) === before + 1);
+    await sleep(2_000);
+    expect(passes.get(key)).toBe(before + 1);
+    const rebuilt = await client.get<KubernetesObject & { status?: { instanceState?: string } }>(OpenStackMachineType, ns.name, "m");
+    expect(rebuilt.status?.instanceState).toBe(`pass-${before + 1}`);
   });
 });

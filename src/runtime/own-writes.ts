@@ -1,0 +1,46 @@
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { keyOf, typeName, type ResourceType } from "./resource.js";
+
+/** How many of our latest writes are remembered per object (a reconcile writes a handful at most). */
+const PER_OBJECT = 16;
+
+/**
+ * The resourceVersions our own writes produced, per object. A watch event carrying one of them shows our write
+ * coming back, so it can be told from a change someone else made (a user editing status, a status wiped by a
+ * move) without comparing contents. resourceVersions of one object never repeat, so an old entry can never match a
+ * later event by mistake; the list is bounded and dropped when the object is deleted.
+ */
+export class OwnWrites {
+  private readonly byObject = new Map<string, string[]>();
+
+  /** Remembers the object as a write of ours returned it. */
+  record(type: ResourceType, obj: KubernetesObject | undefined): void {
+    const rv = obj?.metadata?.resourceVersion;
+    if (!obj || !rv) return;
+    const id = this.id(type, obj);
+    const list = this.byObject.get(id) ?? [];
+    list.push(rv);
+    if (list.length > PER_OBJECT) list.shift();
+    this.byObject.set(id, list);
+  }
+
+  /** True when this version of the object is one we wrote. */
+  isOwn(type: ResourceType, obj: KubernetesObject): boolean {
+    const rv = obj.metadata?.resourceVersion;
+    return !!rv && (this.byObject.get(this.id(type, obj))?.includes(rv) ?? false);
+  }
+
+  /** Forgets an object (it was deleted). */
+  forget(type: ResourceType, obj: KubernetesObject): void {
+    this.byObject.delete(this.id(type, obj));
+  }
+
+  /** Number of objects with remembered writes (for tests). */
+  get size(): number {
+    return this.byObject.size;
+  }
+
+  private id(type: ResourceType, obj: KubernetesObject): string {
+    return `${typeName(type)}:${keyOf(obj)}`;
+  }
+}
