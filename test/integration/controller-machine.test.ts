@@ -393,3 +393,51 @@ describe.each(["zed", "full"] as const)("OpenStackMachine controller against the
     expect(env.logLines.join("\n")).not.toContain('"password"');
   });
 });
+
+// A small private cloud (profile minimal): no Cinder, no Octavia, Nova only up to 2.51. What the spec needs from
+// them is refused by name before any port or server exists; a plain machine still provisions and deletes.
+describe("OpenStackMachine controller on a cloud without Cinder and with Nova 2.51 (profile minimal)", () => {
+  const ns = useTestNamespace("ctrl-machine-minimal");
+  let env: MachineTestEnv;
+
+  beforeAll(async () => {
+    env = new MachineTestEnv(ns.name);
+    await env.setup({ config: { profile: "minimal" } });
+    await env.startController();
+  });
+
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  const refusal = (name: string) =>
+    until(`${name} InstanceCreateFailed`, async () => {
+      const x = await env.getOSM(name);
+      return readyOf(x)?.reason === "InstanceCreateFailed" ? x : undefined;
+    });
+  const ours = async (prefix: string) => {
+    const inv = await env.inventory();
+    return [...(inv["ports"] ?? []), ...(inv["servers"] ?? []), ...(inv["volumes"] ?? [])].filter((x) => (x.name ?? "").startsWith(prefix));
+  };
+
+  it("refuses volumes (no block-storage endpoint) and server tags (Nova older than 2.52) by name, creating nothing", async () => {
+    await env.createMachine("w-vol", { spec: { rootVolume: { sizeGiB: 2 } } });
+    await env.createMachine("w-tags", { spec: { tags: ["machine-tag"] } });
+    expect(readyOf(await refusal("w-vol"))?.message).toContain("no block-storage endpoint");
+    expect(readyOf(await refusal("w-tags"))?.message).toContain("microversion 2.52");
+    expect(await ours("w-vol")).toEqual([]);
+    expect(await ours("w-tags")).toEqual([]);
+    await env.deleteMachine("w-vol");
+    await env.deleteMachine("w-tags");
+  });
+
+  it("provisions and deletes a plain worker without ever calling Cinder or Octavia", async () => {
+    await env.createMachine("w-plain");
+    const o = await env.waitProvisioned("w-plain");
+    expect(o.status?.instanceState).toBe("ACTIVE");
+    await env.deleteMachine("w-plain");
+    expect(await ours("w-plain")).toEqual([]);
+    const calls = (await admin<{ counts: { service: string }[] }>(env.sim, "GET", "/requests")).body.counts;
+    expect(calls.filter((c) => c.service === "block-storage" || c.service === "load-balancer")).toEqual([]);
+  });
+});
