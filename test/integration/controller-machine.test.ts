@@ -213,7 +213,7 @@ describe.each(["zed", "full"] as const)("OpenStackMachine controller against the
     expect(await serversNamed("w-err")).toHaveLength(0);
   });
 
-  it("a controller crashing right after creating a port or the server (or deleting it) creates no duplicates and leaks nothing", async () => {
+  it("a controller crashing right after creating a port (before or after tagging it) or the server (or deleting it) creates no duplicates and leaks nothing", async () => {
     await env.stopController();
     const crashed = new Set<string>();
     await env.startController({
@@ -250,7 +250,7 @@ describe.each(["zed", "full"] as const)("OpenStackMachine controller against the
       },
     });
     const o = await env.waitProvisioned("cr-1");
-    expect([...crashed].sort()).toEqual(["after-port-create", "after-server-create"]);
+    expect([...crashed].sort()).toEqual(["after-port-create", "after-port-create-before-tag", "after-server-create"]);
     // Restart the controller (a new process would find the same): still exactly one of each.
     await env.stopController();
     await env.startController();
@@ -259,6 +259,8 @@ describe.each(["zed", "full"] as const)("OpenStackMachine controller against the
     const ports = await portsNamed("cr-1-");
     expect(ports.map((p) => p.name).sort()).toEqual(["cr-1-0", "cr-1-extra"]);
     expect(o.status?.resources?.ports?.map((p) => p.id).sort()).toEqual(ports.map((p) => p.id).sort());
+    // The port left untagged by the crash between its create and its tagging was adopted and tagged.
+    for (const p of ports) expect((await network(env.session).ports.get(p.id)).tags).toContain(`capo-cluster=${ns.name}/basic-1`);
     const vols = (await env.inventory())["volumes"]?.filter((v) => (v.name ?? "").startsWith("cr-1-")) ?? [];
     expect(vols.map((v) => v.name).sort()).toEqual(["cr-1-etcd", "cr-1-root"]);
     expect(vols.every((v) => v.status === "in-use")).toBe(true);
