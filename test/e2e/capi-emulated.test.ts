@@ -16,7 +16,7 @@ import { KubeClient } from "../../src/runtime/kube-client.js";
 import { ensureTestBins, installCrds, repoRoot, startCapiManagers, startControlPlane, type CapiManagers, type ControlPlane } from "../../src/testenv/index.js";
 import { applyManifests } from "../helpers/k8s.js";
 import { startTestSimulator, type RunningSimulator } from "../helpers/sim.js";
-import { T, eventually, getOrUndefined, listIn, problemLines, type Obj } from "./capi-real-env.js";
+import { T, eventually, getOrUndefined, listIn, problemLines } from "./capi-real-env.js";
 
 // The seed's story on the REAL Cluster API (core, kubeadm bootstrap, KubeadmControlPlane managers) with our
 // controllers, the simulator and the workload-cluster emulator (src/emulator): servers boot their kubeadm user data,
@@ -105,10 +105,9 @@ describe("the seed's story on the real Cluster API (without-lb)", () => {
     expect(osc?.status?.apiServerFloatingIP?.ip).toBe(fipIP);
   }
 
+  // A merge patch, not get+replace: KCP's own manager writes the object between our read and our write.
   async function scaleKcp(replicas: number): Promise<void> {
-    const kcp = await client.get<Obj>(T.kubeadmControlPlane, ns, name + "-control-plane");
-    (kcp.spec as { replicas: number }).replicas = replicas;
-    await client.replace(T.kubeadmControlPlane, kcp);
+    await client.patch(T.kubeadmControlPlane, name + "-control-plane", { spec: { replicas } }, "merge", { namespace: ns });
   }
 
   it("1 control plane + 1 worker become Ready Nodes through the floating IP", async () => {
