@@ -177,6 +177,8 @@ export class World {
   region: string;
   tokenTtlSeconds: number;
   hostsPerZone: number;
+  l3Ha: boolean;
+  reclaimInstanceIntervalSeconds: number;
   dirty = false;
   private readonly handlers = new Map<string, TransitionHandler>();
 
@@ -186,6 +188,8 @@ export class World {
     this.region = config.region ?? "RegionOne";
     this.tokenTtlSeconds = config.tokenTtlSeconds ?? 3600;
     this.hostsPerZone = config.hostsPerZone ?? 16;
+    this.l3Ha = config.l3Ha ?? false;
+    this.reclaimInstanceIntervalSeconds = config.reclaimInstanceIntervalSeconds ?? 0;
   }
 
   onTransition(kind: string, handler: TransitionHandler): void {

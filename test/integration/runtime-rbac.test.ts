@@ -81,13 +81,16 @@ describe("config/rbac/role.yaml grants what the manager uses (real apiserver, RB
       ["list", "cluster.x-k8s.io", "clusters"],
       ["watch", "cluster.x-k8s.io", "machines"],
       ["get", "", "secrets"],
+      ["update", "", "secrets"],
       ["create", "", "events"],
       ["patch", "", "events"],
       ["update", "coordination.k8s.io", "leases"],
     ];
     for (const [verb, group, resource, sub] of need) expect(await allowed(verb, group, resource, sub), `${verb} ${group}/${resource}`).toBe(true);
-    // Least privilege: no writes to Secrets or CAPI core objects, no access to unrelated resources.
+    // Least privilege: Secrets only updated (the identity-in-use finalizer), never created or deleted; no writes to
+    // CAPI core objects, no access to unrelated resources.
     expect(await allowed("create", "", "secrets")).toBe(false);
+    expect(await allowed("delete", "", "secrets")).toBe(false);
     expect(await allowed("patch", "cluster.x-k8s.io", "machines")).toBe(false);
     expect(await allowed("list", "", "configmaps")).toBe(false);
   });

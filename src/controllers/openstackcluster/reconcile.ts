@@ -22,6 +22,7 @@ import { SecurityGroupService, desiredRules, type ManagedSecurityGroupsSpec, typ
 import { failureDomainsFrom } from "../../services/failuredomains.js";
 import { UserError } from "../../util/errors.js";
 import { openStackSessionFor } from "../credentials.js";
+import { protectCredentials } from "../credentials-finalizer.js";
 import { classify } from "./classify.js";
 import { setCondition, type ConditionInput } from "../conditions.js";
 import { BASTION_BUILDING, markProvisioned, readyCondition } from "./readiness.js";
@@ -123,6 +124,8 @@ export class ClusterReconciler {
       if (!hasFinalizer(this.obj, CLUSTER_FINALIZER)) {
         this.obj = await addFinalizer(this.ctx.client, OpenStackClusterType, this.obj, CLUSTER_FINALIZER);
       }
+      // After our own finalizer: the Secret is then kept until this object no longer needs it.
+      await protectCredentials(this.ctx.client, this.ns, this.obj.spec.identityRef.name);
       return await this.reconcileNormal();
     } catch (e) {
       if (e instanceof StepStopped) return e.result;
@@ -618,9 +621,10 @@ export class ClusterReconciler {
     } catch (e) {
       // Every delete failure is retried (a subnet still in use, an outage, a missing Secret): the condition says why.
       const c = classify(e);
-      await this.patchStatus((s) =>
-        this.condition(s, { type: Conditions.ready, status: "False", reason: "DeletionFailed", message: `deleting: ${c.message}` }),
-      );
+      const reason = c.reason === "CredentialsUnavailable" ? c.reason : "DeletionFailed";
+      await this.patchStatus((s) => this.condition(s, { type: Conditions.ready, status: "False", reason, message: `deleting: ${c.message}` }));
+      // The Secret coming back wakes this object (Secret watch); until then a slow retry is enough.
+      if (reason === "CredentialsUnavailable") return { requeueAfterMs: this.opts.terminalRequeueMs };
       throw e;
     }
   }

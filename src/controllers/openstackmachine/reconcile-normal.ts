@@ -45,7 +45,7 @@ async function bootstrapData(scope: MachineScope, secretName: string): Promise<s
 }
 
 /** When the last server create request was sent and not answered (recorded in InstanceReady), else undefined. */
-function createRequestedAt(scope: MachineScope): number | undefined {
+export function createRequestedAt(scope: MachineScope): number | undefined {
   const c = getCondition(scope.osm.status?.conditions, ConditionType.instanceReady);
   if (c?.reason !== Reason.createRequested) return undefined;
   const m = / at (\S+)$/.exec(c.message);
