@@ -13,6 +13,7 @@ import {
   type KubeClient,
   type ObjectKey,
   type ReconcileContext,
+  type ResourceType,
 } from "../runtime/index.js";
 import { CLUSTER_FINALIZER, OpenStackClusterType } from "./openstackcluster/types.js";
 import { MACHINE_FINALIZER, OpenStackMachineType } from "./openstackmachine/types.js";
@@ -45,14 +46,21 @@ export async function protectCredentials(client: KubeClient, namespace: string, 
   await addFinalizer(client, CoreTypes.secret, secret, CREDENTIALS_FINALIZER);
 }
 
+/** Lists the objects of a type in a namespace: from the apiserver, or from the informer cache. */
+type Lister = (type: ResourceType, namespace: string) => Promise<IdentityUser[]> | IdentityUser[];
+
+/** Lists from the apiserver, never from a cache that may lag a finalizer just removed. */
+export function liveLister(client: KubeClient): Lister {
+  return async (type, namespace) => (await client.list<IdentityUser>(type, { namespace })).items;
+}
+
 /**
- * The objects that still need Secret `name`, read from the apiserver (not a cache that may lag a finalizer just
- * removed): OpenStackClusters naming it, and OpenStackMachines naming it or whose cluster names it, while they
- * hold their own finalizer.
+ * The objects that still need Secret `name`: OpenStackClusters naming it, and OpenStackMachines naming it or whose
+ * cluster names it, while they hold their own finalizer.
  */
-export async function credentialUsers(client: KubeClient, namespace: string, name: string): Promise<string[]> {
-  const clusters = (await client.list<IdentityUser>(OpenStackClusterType, { namespace })).items;
-  const machines = (await client.list<IdentityUser>(OpenStackMachineType, { namespace })).items;
+export async function credentialUsers(list: Lister, namespace: string, name: string): Promise<string[]> {
+  const clusters = await list(OpenStackClusterType, namespace);
+  const machines = await list(OpenStackMachineType, namespace);
   const clusterIdentity = new Map<string, string | undefined>();
   for (const c of clusters) {
     const label = c.metadata?.labels?.[CLUSTER_NAME_LABEL];
@@ -109,7 +117,9 @@ async function releaseIfUnused(key: ObjectKey, ctx: ReconcileContext): Promise<v
   const cached = ctx.cache.get<KubernetesObject>(CoreTypes.secret, key);
   if (!cached || !hasFinalizer(cached, CREDENTIALS_FINALIZER)) return;
   const { namespace = "", name } = parseKey(key);
-  const users = await credentialUsers(ctx.client, namespace, name);
+  // The cache answers the common case (still in use) without a request; "unused" is confirmed live.
+  const cachedUsers = await credentialUsers((type, ns) => ctx.cache.list<IdentityUser>(type, { namespace: ns }), namespace, name);
+  const users = cachedUsers.length > 0 ? cachedUsers : await credentialUsers(liveLister(ctx.client), namespace, name);
   if (users.length > 0) {
     ctx.log.debug({ users }, "identity Secret still in use");
     return;
