@@ -71,7 +71,7 @@ describe(`chaos campaign (seed ${seed}, ${runs} runs)`, () => {
   async function controllerLoop(rng: Rng): Promise<void> {
     while (!stopping) {
       const current = controller;
-      const lifetime = rng.int(1_500, 8_000);
+      const lifetime = rng.int(3_000, 10_000);
       const ended = await Promise.race([
         new Promise<boolean>((r) => current?.child.once("exit", () => r(true))),
         sleep(lifetime).then(() => false),

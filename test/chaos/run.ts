@@ -40,6 +40,8 @@ const ACTIONS = ["scale-up", "scale-down", "out-of-band-delete", "rotate-credent
 type Action = (typeof ACTIONS)[number];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Polls less often than the tests' default: a dozen runs poll the same apiserver at once. */
+const POLL_MS = 250;
 
 async function getOrUndefined<T extends KubernetesObject>(client: KubeClient, type: Parameters<KubeClient["get"]>[0], ns: string, name: string): Promise<T | undefined> {
   try {
@@ -194,12 +196,12 @@ export class ChaosRun {
     const osm = await until(`${this.ns}/${name} has a server`, async () => {
       const o = await getOrUndefined<OpenStackMachineObject>(this.ctx.client, OpenStackMachineType, this.ns, name);
       return o?.status?.instanceID ? o : undefined;
-    }, this.ctx.timeoutMs);
+    }, this.ctx.timeoutMs, POLL_MS);
     await admin(this.ctx.sim, "DELETE", `/resources/servers/${osm.status?.instanceID ?? ""}`).catch(() => undefined);
     await until(`${this.ns}/${name} reports its server deleted`, async () => {
       const o = await getOrUndefined<OpenStackMachineObject>(this.ctx.client, OpenStackMachineType, this.ns, name);
       return o?.status?.conditions?.some((c) => c.type === "Ready" && c.reason === "InstanceDeleted");
-    }, this.ctx.timeoutMs);
+    }, this.ctx.timeoutMs, POLL_MS);
     const controlPlane = this.machines.indexOf(name) === 0;
     await this.removeMachine(name);
     await this.addMachine(controlPlane);
@@ -222,7 +224,7 @@ export class ChaosRun {
         if (!o?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) return false;
       }
       return true;
-    }, timeoutMs);
+    }, timeoutMs, POLL_MS);
     await this.collectConditions();
   }
 
@@ -248,16 +250,16 @@ export class ChaosRun {
     for (const m of [...this.machines]) await this.removeMachine(m);
     await Promise.all(
       this.removed.map(async (m) => {
-        await until(`${this.ns}/${m} OpenStackMachine gone`, async () => !(await getOrUndefined(client, OpenStackMachineType, this.ns, m)), timeoutMs);
+        await until(`${this.ns}/${m} OpenStackMachine gone`, async () => !(await getOrUndefined(client, OpenStackMachineType, this.ns, m)), timeoutMs, POLL_MS);
         await client.delete(CapiTypes.machine, this.ns, m).catch(ignoreNotFound);
         await client.delete(CoreTypes.secret, this.ns, `${m}-bootstrap`).catch(ignoreNotFound);
       }),
     );
     await client.delete(OpenStackClusterType, this.ns, CLUSTER).catch(ignoreNotFound);
-    await until(`${this.ns} OpenStackCluster gone`, async () => !(await getOrUndefined(client, OpenStackClusterType, this.ns, CLUSTER)), timeoutMs);
+    await until(`${this.ns} OpenStackCluster gone`, async () => !(await getOrUndefined(client, OpenStackClusterType, this.ns, CLUSTER)), timeoutMs, POLL_MS);
     await client.delete(CapiTypes.cluster, this.ns, CLUSTER).catch(ignoreNotFound);
     if (!secretFirst) await client.delete(CoreTypes.secret, this.ns, SECRET).catch(ignoreNotFound);
-    await until(`${this.ns} identity Secret released and gone`, async () => !(await getOrUndefined(client, CoreTypes.secret, this.ns, SECRET)), timeoutMs);
+    await until(`${this.ns} identity Secret released and gone`, async () => !(await getOrUndefined(client, CoreTypes.secret, this.ns, SECRET)), timeoutMs, POLL_MS);
   }
 
   private async checkNothingLeft(): Promise<void> {
