@@ -56,12 +56,13 @@ describe(`chaos campaign (seed ${seed}, ${runs} runs)`, () => {
   async function startController(rng: Rng): Promise<void> {
     process.env["CHAOS_CRASH_RATE"] = "0.03";
     process.env["CHAOS_CHILD_SEED"] = String(rng.int(1, 2 ** 30));
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
         controller = await ControllerProcess.start("test/chaos/controller-child.ts", "");
         return;
-      } catch {
-        // Crashed at a crash point before it said it started: start again.
+      } catch (e) {
+        // Crashed at a crash point before it said it started: start again (a broken fixture fails for good).
+        if (attempt >= 20) throw e;
         stats.crashPoints++;
       }
     }
