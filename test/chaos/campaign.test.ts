@@ -13,7 +13,7 @@ import { ChaosRun, type RunReport } from "./run.js";
 
 const seed = Number(process.env["CHAOS_SEED"] ?? randomInt(1, 2 ** 31));
 const runs = Number(process.env["CHAOS_RUNS"] ?? "200");
-const concurrency = Number(process.env["CHAOS_CONCURRENCY"] ?? "12");
+const concurrency = Number(process.env["CHAOS_CONCURRENCY"] ?? "24");
 const timeoutMs = Number(process.env["CHAOS_TIMEOUT_MS"] ?? "120000");
 const USERS = [
   { name: "demo", password: "chaos-Pw-Aa7u3kQz" },
@@ -117,7 +117,10 @@ describe(`chaos campaign (seed ${seed}, ${runs} runs)`, () => {
     const worker = async (): Promise<void> => {
       while (nextRun < runs) {
         const i = nextRun++;
-        reports.push(await new ChaosRun({ client, sim, users: USERS, timeoutMs }, i, rng.fork(100 + i), `chaos-${seed}`).execute());
+        const report = await new ChaosRun({ client, sim, users: USERS, timeoutMs }, i, rng.fork(100 + i), `chaos-${seed}`).execute();
+        reports.push(report);
+        if (report.failures.length) console.log(`chaos: run ${i} FAILED (${report.actions.join(",")}): ${report.failures.join("; ")}`);
+        if (reports.length % 10 === 0) console.log(`chaos: ${reports.length}/${runs} runs done in ${Math.round((Date.now() - started) / 1000)} s`);
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));

@@ -94,8 +94,8 @@ export class ChaosRun {
     const { client } = this.ctx;
     await client.create(CoreTypes.namespace, { apiVersion: "v1", kind: "Namespace", metadata: { name: this.ns } } as KubernetesObject);
     try {
-      await this.createCluster(this.rng.chance(0.25));
-      const size = this.rng.int(1, 3);
+      await this.createCluster(this.rng.chance(0.15));
+      const size = this.rng.int(1, 2);
       for (let k = 0; k < size; k++) await this.addMachine(k === 0);
       const actions = Array.from({ length: this.rng.int(1, 3) }, () => this.rng.pick(ACTIONS));
       for (const a of actions) {
