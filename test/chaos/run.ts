@@ -236,7 +236,7 @@ export class ChaosRun {
       if (servers.length !== 1) this.report.failures.push(`${this.ns}/${m}: ${servers.length} servers (want 1)`);
       if (ports.length !== 1) this.report.failures.push(`${this.ns}/${m}: ${ports.length} ports (want 1)`);
     }
-    const networks = (inv["networks"] ?? []).filter((n) => (n.name ?? "").includes(this.ns));
+    const networks = (inv["networks"] ?? []).filter((n) => this.owns(n));
     if (networks.length !== 1) this.report.failures.push(`${this.ns}: ${networks.length} cluster networks (want 1)`);
   }
 
@@ -264,11 +264,16 @@ export class ChaosRun {
 
   private async checkNothingLeft(): Promise<void> {
     const inv = await inventory(this.ctx.sim);
-    const mine = (i: InventoryItem) => (i.name ?? "").startsWith(this.tag) || (i.name ?? "").includes(this.ns);
     for (const [kind, items] of Object.entries(inv)) {
-      const left = items.filter(mine).filter((i) => i.status !== "DELETED");
+      const left = items.filter((i) => this.owns(i)).filter((i) => i.status !== "DELETED");
       if (left.length) this.report.failures.push(`${this.ns}: leaked ${kind}: ${left.map((i) => i.name).join(", ")}`);
     }
+  }
+
+  /** Machines' servers and ports start with the run's tag; cluster resources carry "-<namespace>-<cluster>". */
+  private owns(item: InventoryItem): boolean {
+    const name = item.name ?? "";
+    return name.startsWith(this.tag) || name.includes(`-${this.ns}-${CLUSTER}`);
   }
 
   private async collectConditions(): Promise<void> {
