@@ -14,7 +14,7 @@ import { ChaosRun, type RunReport } from "./run.js";
 const seed = Number(process.env["CHAOS_SEED"] ?? randomInt(1, 2 ** 31));
 const runs = Number(process.env["CHAOS_RUNS"] ?? "200");
 const concurrency = Number(process.env["CHAOS_CONCURRENCY"] ?? "24");
-const timeoutMs = Number(process.env["CHAOS_TIMEOUT_MS"] ?? "120000");
+const timeoutMs = Number(process.env["CHAOS_TIMEOUT_MS"] ?? "240000");
 const USERS = [
   { name: "demo", password: "chaos-Pw-Aa7u3kQz" },
   { name: "demo2", password: "chaos-Pw-Bx9m2LwR" },
