@@ -25,6 +25,9 @@ export const IDENTITY_SECRET_LABEL = "infrastructure.cluster.x-k8s.io/openstack-
 export const IDENTITY_SECRET_SELECTOR = `${IDENTITY_SECRET_LABEL}=true`;
 
 export const CLOUDS_YAML_KEY = "clouds.yaml";
+
+/** The identity Secret cannot be read (absent); reported as CredentialsUnavailable on clusters and machines. */
+export class CredentialsUnavailableError extends UserError {}
 export const CACERT_KEY = "cacert";
 
 interface SecretObject extends KubernetesObject {
@@ -144,7 +147,7 @@ async function readSecret(k8s: KubeClient, namespace: string, name: string): Pro
     return await k8s.get<SecretObject>(CoreTypes.secret, namespace, name);
   } catch (e) {
     if (isNotFound(e)) {
-      throw new UserError(
+      throw new CredentialsUnavailableError(
         `Secret ${namespace}/${name} (identityRef.name) not found; create it with a "${CLOUDS_YAML_KEY}" key holding the cloud's credentials`,
       );
     }

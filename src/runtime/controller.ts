@@ -62,6 +62,10 @@ export interface ControllerDefinition {
   /** Short name used in metrics, logs and the work queue, e.g. "openstackcluster". */
   name: string;
   primary: ResourceType;
+  /** Watch only primary objects matching this label selector (least privilege: e.g. only identity Secrets). */
+  primaryLabelSelector?: string;
+  /** Apply the manager's watch-filter label selector to the primary watch (default true). */
+  primaryFiltered?: boolean;
   secondaries?: SecondaryWatch[];
   /** Level-triggered reconcile of one primary key. Throwing requeues the key with exponential backoff. */
   reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult>;

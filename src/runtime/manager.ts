@@ -142,7 +142,7 @@ export class Manager {
       syncPeriodMs: this.syncPeriodMs,
     });
     runner.watch(
-      this.informerFor(def.primary, true),
+      this.informerFor(def.primary, def.primaryFiltered ?? true, def.primaryLabelSelector),
       (def.secondaries ?? []).map((s) => this.informerFor(s.gvk, s.filtered ?? false, s.labelSelector)),
     );
     this.runners.push(runner);

@@ -9,6 +9,14 @@ import type { ClusterIdentity } from "./naming.js";
  */
 export const SERVER_CLUSTER_METADATA = "capo-cluster";
 
+/**
+ * Servers Nova still lists but that are gone for us: SOFT_DELETED ones (reclaim_instance_interval) stay until
+ * reclaimed, possibly for days, and waiting for them would block deletion that long (upstream CAPO #2618).
+ */
+export function isGone(server: Server): boolean {
+  return server.status === "SOFT_DELETED" || server.status === "DELETED";
+}
+
 export interface ServerParams {
   name: string;
   flavorID: string;
@@ -43,10 +51,11 @@ export class ServerService {
     return s.name === name && s.metadata?.[SERVER_CLUSTER_METADATA] === this.clusterValue();
   }
 
-  /** The server by id, or undefined when Nova answers 404 (deleted, possibly behind our back). */
+  /** The server by id, or undefined when Nova answers 404 or it is gone (deleted, possibly behind our back). */
   async get(id: string): Promise<Server | undefined> {
     try {
-      return await this.nova.getServer(id);
+      const s = await this.nova.getServer(id);
+      return isGone(s) ? undefined : s;
     } catch (e) {
       if (e instanceof NotFoundError) return undefined;
       throw e;
@@ -74,9 +83,9 @@ export class ServerService {
     return (await this.listOurs(name))[0];
   }
 
-  /** Every server with this name and our metadata, oldest first. */
+  /** Every server with this name and our metadata that is not gone, oldest first. */
   async listOurs(name: string): Promise<Server[]> {
-    const found = (await this.nova.listServers({ name })).filter((s) => this.ours(s, name));
+    const found = (await this.nova.listServers({ name })).filter((s) => this.ours(s, name) && !isGone(s));
     return found.sort((a, b) => String(a["created"] ?? "").localeCompare(String(b["created"] ?? "")) || a.id.localeCompare(b.id));
   }
 

@@ -239,7 +239,7 @@ export class NetworkingService {
     if (router) {
       const ports = await this.net.ports.list({ device_id: router.id });
       for (const p of ports) {
-        if (p.device_owner && !p.device_owner.startsWith("network:router_interface")) continue;
+        if (p.device_owner && !isRouterInterface(p.device_owner)) continue;
         for (const ip of p.fixed_ips ?? []) {
           if (ip.subnet_id) await deleteIgnoringNotFound(() => this.net.removeRouterInterface(router.id, { subnet_id: ip.subnet_id! }));
         }
@@ -321,4 +321,13 @@ function gatewayMatches(router: Router, networkId: string, wanted: readonly Exte
   if (gw?.network_id !== networkId) return false;
   const have = gw.external_fixed_ips ?? [];
   return wanted.every((w) => have.some((h) => h.subnet_id === w.subnet_id && (!w.ip_address || h.ip_address === w.ip_address)));
+}
+
+/**
+ * Ports a router holds on our subnets, removed by subnet before the router is deleted: plain and DVR interfaces,
+ * and the replicated interfaces of an L3-HA router (whose HA-network ports Neutron removes itself). Anything
+ * else left attached makes router deletion fail with 409 RouterInUse forever.
+ */
+export function isRouterInterface(deviceOwner: string): boolean {
+  return deviceOwner.startsWith("network:router_interface") || deviceOwner === "network:ha_router_replicated_interface";
 }

@@ -154,6 +154,15 @@ export function adminRoutes(ctx: SimContext, stats: RequestStats): Router {
     return ok({ id: s.id, status: s.status });
   });
 
+  // Octavia gives up on a load balancer (amphora failure): provisioning_status ERROR, refusing changes.
+  r.post("/loadbalancers/{id}/error", (req) => {
+    w().advance();
+    const lb = w().data.loadbalancers[req.params["id"] as string];
+    if (!lb) throw bad(`no load balancer ${req.params["id"]}`, 404);
+    Object.assign(lb, { provisioning_status: "ERROR", operating_status: "ERROR" });
+    return ok({ id: lb.id, provisioning_status: "ERROR" });
+  });
+
   r.post("/floatingips/{id}/reclaim", (req) => {
     const f = w().data.floatingIps[req.params["id"] as string];
     if (!f) throw bad(`no floating IP ${req.params["id"]}`, 404);

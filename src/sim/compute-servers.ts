@@ -132,6 +132,15 @@ export function registerServers(r: Router, api: ComputeApi): void {
   r.delete("/servers/{id}", (req) => {
     const s = getServer(req, req.params["id"] as string);
     if (s.locked) throw novaError(409, `Instance ${s.id} is locked`);
+    // With reclaim_instance_interval, Nova soft-deletes a server that has run and reclaims it later; one that
+    // never launched is deleted at once.
+    const reclaimS = w().reclaimInstanceIntervalSeconds;
+    if (reclaimS > 0 && s.launchedAt && s.status !== "SOFT_DELETED") {
+      Object.assign(s, { status: "SOFT_DELETED", vmState: "soft-delete", taskState: null, powerState: 4, updated: nowIso() });
+      w().schedule("server-delete", s.id, reclaimS * 1000);
+      return { status: 204 };
+    }
+    if (s.status === "SOFT_DELETED") return { status: 204 };
     if (s.taskState !== "deleting") {
       s.taskState = "deleting";
       s.updated = nowIso();

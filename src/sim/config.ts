@@ -129,6 +129,10 @@ export interface SimConfig {
   availabilityZones?: string[];
   /** Compute hosts per availability zone; hard anti-affinity groups cannot grow past it. Default 16. */
   hostsPerZone?: number;
+  /** neutron.conf l3_ha: every router is HA; its interfaces are owned by network:ha_router_replicated_interface. */
+  l3Ha?: boolean;
+  /** nova.conf reclaim_instance_interval: when > 0, deleting a launched server soft-deletes it (SOFT_DELETED) for that long. */
+  reclaimInstanceIntervalSeconds?: number;
 }
 
 /** The world a bare `capo sim` starts with: one cloud such as a small public provider offers. */
@@ -211,7 +215,7 @@ export function validateSimConfig(doc: unknown, source: string): SimConfig {
   if (typeof doc !== "object" || Array.isArray(doc)) {
     throw new UserError(`${source}: the top level must be a mapping (keys such as projects, users, flavors)`);
   }
-  const known = new Set<string>(["profile", "neutronExtensions", "region", "tokenTtlSeconds", "timing", "quotas", "hostsPerZone", ...LIST_KEYS]);
+  const known = new Set<string>(["profile", "neutronExtensions", "region", "tokenTtlSeconds", "timing", "quotas", "hostsPerZone", "l3Ha", "reclaimInstanceIntervalSeconds", ...LIST_KEYS]);
   const rec = doc as Record<string, unknown>;
   for (const k of Object.keys(rec)) {
     if (!known.has(k)) throw new UserError(`${source}: unknown key "${k}"; known keys are ${[...known].join(", ")}`);
@@ -246,6 +250,11 @@ export function validateSimConfig(doc: unknown, source: string): SimConfig {
   validateFeatures(rec, source);
   if (rec["hostsPerZone"] !== undefined && (typeof rec["hostsPerZone"] !== "number" || rec["hostsPerZone"] < 1)) {
     throw new UserError(`${source}: "hostsPerZone" must be a number >= 1`);
+  }
+  if (rec["l3Ha"] !== undefined && typeof rec["l3Ha"] !== "boolean") throw new UserError(`${source}: "l3Ha" must be true or false`);
+  const reclaim = rec["reclaimInstanceIntervalSeconds"];
+  if (reclaim !== undefined && (typeof reclaim !== "number" || reclaim < 0)) {
+    throw new UserError(`${source}: "reclaimInstanceIntervalSeconds" must be a number >= 0`);
   }
   if (rec["timing"] !== undefined && (typeof rec["timing"] !== "object" || rec["timing"] === null)) {
     throw new UserError(`${source}: "timing" must be a mapping (buildDelayMs, deleteDelayMs, ...)`);

@@ -3,7 +3,7 @@ import { SERVICE_NAMES } from "./http.js";
 
 /** Fault injection: latency per service, errors per service/method/path, failed builds. */
 
-export type FaultKind = "500" | "502" | "503" | "429" | "drop";
+export type FaultKind = "500" | "502" | "503" | "429" | "409" | "drop";
 
 export interface ErrorRule {
   /** Service name, or "*" for all (the admin endpoint is never faulted). */
@@ -29,7 +29,7 @@ export interface FaultConfig {
   failServerBuilds?: number;
 }
 
-const KINDS: FaultKind[] = ["500", "502", "503", "429", "drop"];
+const KINDS: FaultKind[] = ["500", "502", "503", "429", "409", "drop"];
 
 export class Faults {
   config: Required<Pick<FaultConfig, "latencyMs" | "errors">> & { failServerBuilds: number };

@@ -324,13 +324,19 @@ export function createRuleRecord(world: World, projectId: string, spec: Record<s
   return rule;
 }
 
+/** Router interface ports as Neutron owns them: plain, DVR, and (L3 HA) replicated interfaces. */
+export function isRouterInterfaceOwner(owner: unknown): boolean {
+  const o = String(owner);
+  return o.startsWith("network:router_interface") || o === "network:ha_router_replicated_interface";
+}
+
 /** A router whose gateway is on `externalNetId` and which has an interface on `subnetId`. */
 export function routerReaching(world: World, externalNetId: string, subnetId: string): Rec | undefined {
   for (const r of Object.values(world.data.routers)) {
     const gw = r["external_gateway_info"] as { network_id?: string } | null;
     if (!gw || gw.network_id !== externalNetId) continue;
     for (const p of Object.values(world.data.ports)) {
-      if (p["device_id"] !== r.id || !String(p["device_owner"]).startsWith("network:router_interface")) continue;
+      if (p["device_id"] !== r.id || !isRouterInterfaceOwner(p["device_owner"])) continue;
       if ((p["fixed_ips"] as FixedIp[]).some((ip) => ip.subnet_id === subnetId)) return r;
     }
   }

@@ -2,7 +2,7 @@ import { neutronError } from "./errors.js";
 import type { Router, SimRequest } from "./http.js";
 import { asRecord } from "./http.js";
 import type { NetworkApi } from "./network-api.js";
-import { allocateFixedIps, bump, createPortRecord, deletePortRecord } from "./network-core.js";
+import { allocateFixedIps, bump, createPortRecord, deletePortRecord, isRouterInterfaceOwner } from "./network-core.js";
 import { body, bool, str, tagList, uuidField } from "./network-input.js";
 import type { Rec } from "./world.js";
 import { isUuidLike } from "./world.js";
@@ -101,7 +101,7 @@ export function registerPorts(r: Router, api: NetworkApi): void {
   });
   r.delete("/ports/{id}", (req) => {
     const p = getPort(req, req.params["id"] as string);
-    if (String(p["device_owner"]).startsWith("network:router_interface")) {
+    if (isRouterInterfaceOwner(p["device_owner"])) {
       throw neutronError(409, "PortNotDeletable", `Port ${p.id} cannot be deleted directly via the port API: has device owner ${String(p["device_owner"])}.`);
     }
     const trunk = Object.values(w().data.trunks).find((t) => t["port_id"] === p.id);

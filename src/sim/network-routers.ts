@@ -3,11 +3,16 @@ import type { Router, SimRequest, SimResponse } from "./http.js";
 import { asRecord } from "./http.js";
 import type { NetworkApi } from "./network-api.js";
 import type { FixedIp } from "./network-core.js";
-import { bump, createPortRecord, stdAttrs } from "./network-core.js";
+import { bump, createPortRecord, isRouterInterfaceOwner, stdAttrs } from "./network-core.js";
 import { body, bool, str, tagList, uuidField } from "./network-input.js";
 import { checkNeutronQuota } from "./quotas.js";
 import type { Rec } from "./world.js";
 import { isUuidLike, uuid } from "./world.js";
+
+/** The owner of a router's interface ports: HA routers replicate theirs across L3 agents. */
+function interfaceOwner(router: Rec): string {
+  return router["ha"] === true ? "network:ha_router_replicated_interface" : "network:router_interface";
+}
 
 /** Routers: external gateways and interfaces. */
 export function registerRouters(r: Router, api: NetworkApi): void {
@@ -76,6 +81,7 @@ export function registerRouters(r: Router, api: NetworkApi): void {
       revision_number: 1,
       routes: [],
       status: "ACTIVE",
+      ...(w().l3Ha ? { ha: true } : {}),
     };
     const tags = tagList(b);
     if (tags) router["tags"] = tags;
@@ -99,7 +105,7 @@ export function registerRouters(r: Router, api: NetworkApi): void {
   r.delete("/routers/{id}", (req) => {
     const router = getRouter(req, req.params["id"] as string);
     const ifaces = Object.values(w().data.ports).filter(
-      (p) => p["device_id"] === router.id && String(p["device_owner"]).startsWith("network:router_interface"),
+      (p) => p["device_id"] === router.id && isRouterInterfaceOwner(p["device_owner"]),
     );
     if (ifaces.length) throw neutronError(409, "RouterInUse", `Router ${router.id} still has ports`);
     if (Object.values(w().data.floatingIps).some((f) => f["router_id"] === router.id)) {
@@ -131,7 +137,7 @@ export function registerRouters(r: Router, api: NetworkApi): void {
       throw neutronError(400, "BadRequest", "Bad router request: Either subnet_id or port_id must be specified.");
     }
     const existing = Object.values(w().data.ports).filter(
-      (p) => p["device_id"] === router.id && String(p["device_owner"]).startsWith("network:router_interface"),
+      (p) => p["device_id"] === router.id && isRouterInterfaceOwner(p["device_owner"]),
     );
     if (portId !== undefined) {
       if (!isUuidLike(portId)) throw neutronError(400, "InvalidInput", `Invalid input for port_id. Reason: '${String(portId)}' is not a valid UUID.`);
@@ -147,7 +153,7 @@ export function registerRouters(r: Router, api: NetworkApi): void {
         }
       }
       port["device_id"] = router.id;
-      port["device_owner"] = "network:router_interface";
+      port["device_owner"] = interfaceOwner(router);
       port["security_groups"] = [];
       port["port_security_enabled"] = false;
       bump(port);
@@ -166,7 +172,7 @@ export function registerRouters(r: Router, api: NetworkApi): void {
     const port = createPortRecord(w(), req.auth.projectId, {
       network: net,
       fixedIps: [{ subnet_id: subnet.id, ip_address: subnet["gateway_ip"] }],
-      deviceOwner: "network:router_interface",
+      deviceOwner: interfaceOwner(router),
       deviceId: router.id,
       securityGroups: [],
       skipQuota: true,
@@ -180,7 +186,7 @@ export function registerRouters(r: Router, api: NetworkApi): void {
     const b = asRecord(req.body);
     if (!b) throw neutronError(400, "HTTPBadRequest", "Resource body required");
     const ifaces = Object.values(w().data.ports).filter(
-      (p) => p["device_id"] === router.id && String(p["device_owner"]).startsWith("network:router_interface"),
+      (p) => p["device_id"] === router.id && isRouterInterfaceOwner(p["device_owner"]),
     );
     let port: Rec | undefined;
     let subnetId: string | undefined;

@@ -209,7 +209,14 @@ export async function handleRequest(deps: PipelineDeps, req: IncomingMessage, re
       }
       const status = Number(fault.kind);
       const retry = fault.retryAfterSeconds ?? 1;
-      const msg = status === 429 ? "Rate limit exceeded, retry later." : status === 503 ? "Service Unavailable" : "An unexpected error prevented the server from fulfilling your request.";
+      const msg =
+        status === 429
+          ? "Rate limit exceeded, retry later."
+          : status === 503
+            ? "Service Unavailable"
+            : status === 409
+              ? "There was a conflict when trying to complete your request."
+              : "An unexpected error prevented the server from fulfilling your request.";
       throw serviceError(service, status, msg, status === 429 || status === 503 ? { "retry-after": String(retry) } : {});
     }
     if (versionDoc) {

@@ -184,6 +184,8 @@ export class World {
   /** The optional services (Octavia, Cinder) in this cloud's catalog. */
   optionalServices: ReadonlySet<OptionalService>;
   novaMaxMicroversion: Microversion;
+  l3Ha: boolean;
+  reclaimInstanceIntervalSeconds: number;
   dirty = false;
   private readonly handlers = new Map<string, TransitionHandler>();
 
@@ -197,6 +199,8 @@ export class World {
     const profile = profileOf(config);
     this.optionalServices = new Set(profile.services);
     this.novaMaxMicroversion = profile.novaMaxMicroversion;
+    this.l3Ha = config.l3Ha ?? false;
+    this.reclaimInstanceIntervalSeconds = config.reclaimInstanceIntervalSeconds ?? 0;
   }
 
   /** False for an optional service (Octavia, Cinder) this cloud's profile leaves out. */

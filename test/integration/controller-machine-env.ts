@@ -13,7 +13,7 @@ import {
   type OpenStackMachineObject,
 } from "../../src/controllers/openstackmachine/types.js";
 import { compute, createSession, network, type OpenStackSession, type TaggableCollection } from "../../src/openstack/index.js";
-import { CapiTypes, CoreTypes, isNotFound, Manager, Metrics, updateStatus } from "../../src/runtime/index.js";
+import { CapiTypes, CoreTypes, isNotFound, Manager, Metrics, updateStatus, type ControllerDefinition } from "../../src/runtime/index.js";
 import { KubeClient } from "../../src/runtime/kube-client.js";
 import { generateSshKeypair } from "../../src/sim/sshkeys.js";
 import type { StartSimulatorOptions } from "../../src/sim/index.js";
@@ -123,10 +123,11 @@ export class MachineTestEnv {
     });
   }
 
-  async startController(opts: MachineControllerOptions = {}, syncPeriodMs = 60_000): Promise<void> {
+  async startController(opts: MachineControllerOptions = {}, syncPeriodMs = 60_000, more: ControllerDefinition[] = []): Promise<void> {
     const log = capturingLogger(this.logLines);
     const m = new Manager({ kubeConfig: testKubeConfig(), log, namespace: this.namespace, metrics: new Metrics(), syncPeriodMs, shutdownTimeoutMs: 10_000 });
     m.add(createOpenStackMachineController({ pollMinMs: 100, pollMaxMs: 500, recheckMs: 2_000, ...opts }));
+    for (const c of more) m.add(c);
     await m.start();
     this.manager = m;
   }

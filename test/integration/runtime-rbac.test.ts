@@ -4,9 +4,10 @@ import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CapiTypes, CoreTypes, Manager, Metrics, defineController, type ResourceType } from "../../src/runtime/index.js";
+import { CapiTypes, CoreTypes, Manager, Metrics, defineController, removeFinalizer, type ResourceType } from "../../src/runtime/index.js";
 import { KubeClient } from "../../src/runtime/kube-client.js";
 import { IDENTITY_SECRET_LABEL, IDENTITY_SECRET_SELECTOR } from "../../src/controllers/credentials.js";
+import { CREDENTIALS_FINALIZER, protectCredentials } from "../../src/controllers/credentials-finalizer.js";
 import { applyManifests, testKubeConfig, useTestNamespace } from "../helpers/k8s.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -86,6 +87,7 @@ describe("config/rbac/role.yaml grants what the manager uses (real apiserver, RB
       ["list", "cluster.x-k8s.io", "clusters"],
       ["watch", "cluster.x-k8s.io", "machines"],
       ["get", "", "secrets"],
+      ["patch", "", "secrets"],
       ["create", "", "events"],
       ["patch", "", "events"],
       ["update", "coordination.k8s.io", "leases"],
@@ -94,8 +96,10 @@ describe("config/rbac/role.yaml grants what the manager uses (real apiserver, RB
     // The conversion webhook: its self-managed certificate Secret in its own namespace, and our CRDs' caBundle.
     expect(await allowed("create", "", "secrets")).toBe(true);
     expect(await allowed("patch", "apiextensions.k8s.io", "customresourcedefinitions", "", "", `openstackclusters.${INFRA}`)).toBe(true);
-    // Least privilege: no Secret writes elsewhere, no other CRDs, no writes to CAPI core objects, nothing unrelated.
+    // Least privilege: Secrets elsewhere only patched (the identity-in-use finalizer), never created or deleted; no
+    // other CRDs, no writes to CAPI core objects, nothing unrelated.
     expect(await allowed("create", "", "secrets", "", "default")).toBe(false);
+    expect(await allowed("delete", "", "secrets", "", "default")).toBe(false);
     expect(await allowed("patch", "apiextensions.k8s.io", "customresourcedefinitions", "", "", "clusters.cluster.x-k8s.io")).toBe(false);
     expect(await allowed("patch", "cluster.x-k8s.io", "machines")).toBe(false);
     expect(await allowed("list", "", "configmaps")).toBe(false);
@@ -148,6 +152,12 @@ describe("config/rbac/role.yaml grants what the manager uses (real apiserver, RB
       await manager.events.event({ ...secret, apiVersion: "v1", kind: "Secret" }, "Normal", "RbacProbe", "events allowed");
       const evs = await admin.list<KubernetesObject & { reason?: string }>(CoreTypes.event, { namespace: ns.name });
       expect(evs.items.some((e) => e.reason === "RbacProbe")).toBe(true);
+      // The identity-in-use finalizer is added and removed with the ServiceAccount's rights.
+      await protectCredentials(manager.client, ns.name, "cloud");
+      const kept = await admin.get(CoreTypes.secret, ns.name, "cloud");
+      expect(kept.metadata?.finalizers).toEqual([CREDENTIALS_FINALIZER]);
+      await removeFinalizer(manager.client, CoreTypes.secret, kept, CREDENTIALS_FINALIZER);
+      expect((await admin.get(CoreTypes.secret, ns.name, "cloud")).metadata?.finalizers ?? []).toEqual([]);
     } finally {
       await manager.stop();
     }

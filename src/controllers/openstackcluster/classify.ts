@@ -10,6 +10,7 @@ import {
 } from "../../openstack/index.js";
 import { TerminalError } from "../../services/errors.js";
 import { UserError } from "../../util/errors.js";
+import { CredentialsUnavailableError } from "../credentials.js";
 
 export interface ClassifiedError {
   /** Retryable: requeue with backoff. Terminal: the user must act; the message says what. */
@@ -25,6 +26,7 @@ export interface ClassifiedError {
  */
 export function classify(e: unknown): ClassifiedError {
   if (e instanceof TerminalError) return { kind: "terminal", reason: e.reason, message: e.message };
+  if (e instanceof CredentialsUnavailableError) return { kind: "terminal", reason: "CredentialsUnavailable", message: e.message };
   if (e instanceof UserError) return { kind: "terminal", reason: "InvalidCredentials", message: e.message };
   if (e instanceof OpenStackError) {
     // No request id here: a condition must read the same for identical failures, or each one is another status

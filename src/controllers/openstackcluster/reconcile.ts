@@ -21,7 +21,9 @@ import type { ClusterIdentity } from "../../services/naming.js";
 import { SecurityGroupService, desiredRules, type ManagedSecurityGroupsSpec, type SecurityGroupIds } from "../../services/securitygroups.js";
 import { failureDomainsFrom } from "../../services/failuredomains.js";
 import { UserError } from "../../util/errors.js";
+import { CREDENTIALS_INVALID, CredentialsInvalidError } from "../credentials-gate.js";
 import { openStackSessionFor } from "../credentials.js";
+import { protectCredentials } from "../credentials-finalizer.js";
 import { classify } from "./classify.js";
 import { setCondition, type ConditionInput } from "../conditions.js";
 import { BASTION_BUILDING, markProvisioned, readyCondition } from "./readiness.js";
@@ -126,6 +128,8 @@ export class ClusterReconciler {
       if (!hasFinalizer(this.obj, CLUSTER_FINALIZER)) {
         this.obj = await addFinalizer(this.ctx.client, OpenStackClusterType, this.obj, CLUSTER_FINALIZER);
       }
+      // After our own finalizer: the Secret is then kept until this object no longer needs it.
+      await protectCredentials(this.ctx.client, this.ns, this.obj.spec.identityRef.name);
       return await this.reconcileNormal();
     } catch (e) {
       if (e instanceof StepStopped) return e.result;
@@ -633,9 +637,11 @@ export class ClusterReconciler {
     } catch (e) {
       // Every delete failure is retried (a subnet still in use, an outage, a missing Secret): the condition says why.
       const c = classify(e);
-      await this.patchStatus((s) =>
-        this.condition(s, { type: Conditions.ready, status: "False", reason: "DeletionFailed", message: `deleting: ${c.message}` }),
-      );
+      const credentials = c.reason === "CredentialsUnavailable" || c.reason === CREDENTIALS_INVALID;
+      const reason = credentials ? c.reason : "DeletionFailed";
+      await this.patchStatus((s) => this.condition(s, { type: Conditions.ready, status: "False", reason, message: `deleting: ${c.message}` }));
+      // The Secret coming back (or fixed) wakes this object (Secret watch); until then a slow retry is enough.
+      if (credentials) return { requeueAfterMs: this.opts.terminalRequeueMs };
       throw e;
     }
   }
@@ -645,7 +651,7 @@ export class ClusterReconciler {
     try {
       session = await this.session();
     } catch (e) {
-      if (e instanceof UserError && !this.hasRecordedResources()) {
+      if ((e instanceof UserError || e instanceof CredentialsInvalidError) && !this.hasRecordedResources()) {
         await this.event("Warning", "CredentialsUnavailable", `${e.message}; nothing was recorded as created, removing the finalizer`);
         await this.dropFinalizer();
         return;

@@ -22,6 +22,9 @@ export const Reason = {
   createFailed: "InstanceCreateFailed",
   deleting: "Deleting",
   ingressFailed: "APIServerIngressFailed",
+  credentialsUnavailable: "CredentialsUnavailable",
+  waitingForCreateRequest: "WaitingForCreateRequest",
+  endpointNotReleased: "APIEndpointNotReleased",
 } as const;
 
 export { getCondition, setCondition, type ConditionInput } from "../conditions.js";

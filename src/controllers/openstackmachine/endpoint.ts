@@ -147,7 +147,16 @@ async function reconcileLoadBalancerMembership(scope: MachineScope, clients: Cli
     const poolID = listener.default_pool_id;
     if (!poolID) continue;
     const members = octavia.members(poolID);
-    const mine = (await members.list()).filter((m) => m.name === scope.name);
+    const all = await members.list();
+    const mine = all.filter((m) => m.name === scope.name);
+    // A member another machine left behind (its deletion could not reach Octavia) holding our address would make
+    // Octavia refuse ours as a duplicate: the address is ours now, so that member is stale.
+    if (join && address) {
+      for (const m of all.filter((x) => x.name !== scope.name && x.address === address && x.protocol_port === listener.protocol_port)) {
+        await change(() => deleteIgnoringNotFound(() => members.delete(m.id)));
+        await scope.event("Normal", "LoadBalancerMemberDeleted", `removed stale member ${m.name ?? m.id} holding ${m.address}:${m.protocol_port} in pool ${poolID}`);
+      }
+    }
     for (const m of mine) {
       if (!join || m.address !== address || m.protocol_port !== listener.protocol_port) {
         await change(() => deleteIgnoringNotFound(() => members.delete(m.id)));

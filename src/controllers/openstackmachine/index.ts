@@ -21,11 +21,13 @@ import {
   type ReconcileResult,
 } from "../../runtime/index.js";
 import type { OpenStackSession } from "../../openstack/index.js";
-import { errorMessage } from "../../util/errors.js";
+import { errorMessage, UserError } from "../../util/errors.js";
 import { CredentialsInvalidError } from "../credentials-gate.js";
+import { protectCredentials } from "../credentials-finalizer.js";
 import { IDENTITY_SECRET_SELECTOR, openStackSessionFor } from "../credentials.js";
 import { ConditionType, getCondition, Reason } from "./conditions.js";
-import { reconcileDelete, removeFinalizerIfPresent } from "./reconcile-delete.js";
+import { credentialsProblem } from "./credentials-problem.js";
+import { reconcileDeleteWithCredentials, reportCredentialsProblem } from "./reconcile-delete.js";
 import { reconcileNormal } from "./reconcile-normal.js";
 import { clientsOf, MachineScope, type MachineControllerOptions } from "./scope.js";
 import {
@@ -146,8 +148,8 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
   const machine = machineKey ? ctx.cache.get<MachineObject>(CapiTypes.machine, machineKey) : undefined;
   const clusterName = machine?.spec?.clusterName ?? cached.metadata?.labels?.[CLUSTER_NAME_LABEL];
   const cluster = clusterName ? ctx.cache.get<ClusterObject>(CapiTypes.cluster, keyFor(ns, clusterName)) : undefined;
-  const oscName = cluster?.spec?.infrastructureRef?.kind === "OpenStackCluster" ? cluster.spec.infrastructureRef.name : undefined;
-  const osc = oscName ? ctx.cache.get<OpenStackClusterObject>(OpenStackClusterType, keyFor(ns, oscName)) : undefined;
+  const osc = findOpenStackCluster(ctx.cache, ns, clusterName, cluster);
+  const oscName = osc?.metadata?.name ?? (cluster?.spec?.infrastructureRef?.kind === "OpenStackCluster" ? cluster.spec.infrastructureRef.name : undefined);
   const scope = new MachineScope(ctx, cached, machine, cluster, osc, opts);
   const deleting = !!cached.metadata?.deletionTimestamp;
 
@@ -161,17 +163,7 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
   }
 
   const identityRef = cached.spec.identityRef ?? osc?.spec.identityRef;
-  if (deleting) {
-    if (!identityRef) {
-      // Without credentials nothing can be cleaned up; the cluster (and its Secret) is already gone.
-      await ctx.events.event(cached, "Warning", "NoCredentials", "no identityRef and no OpenStackCluster: removing the finalizer without cleanup");
-      await removeFinalizerIfPresent(scope);
-      return;
-    }
-    const session = await sessionOrCondition(scope, ns, identityRef);
-    if (!session) return { requeueAfterMs: terminalRetryMs(opts) };
-    return reconcileDelete(scope, clientsOf(session));
-  }
+  if (deleting) return reconcileDeleteWithCredentials(scope, identityRef && (() => sessionFor(ctx, ns, identityRef, opts)));
 
   if (!machine) {
     ctx.log.debug("waiting for the owning Machine");
@@ -182,6 +174,12 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
     return;
   }
   if (!osc.status?.initialization?.provisioned) {
+    // A machine whose server exists keeps its Ready: the cluster may only be re-provisioning (after clusterctl
+    // move its status is rebuilt), and Ready=False would have MachineHealthChecks replace every machine.
+    if (hasServer(cached)) {
+      ctx.log.debug({ openStackCluster: oscName }, "OpenStackCluster not provisioned (again?): server kept, waiting");
+      return;
+    }
     await scope.setConditions([
       { type: ConditionType.instanceReady, status: "False", reason: Reason.waitingForClusterInfrastructure, message: `OpenStackCluster ${oscName} is not provisioned yet` },
       { type: ConditionType.ready, status: "False", reason: Reason.waitingForClusterInfrastructure, message: `OpenStackCluster ${oscName} is not provisioned yet` },
@@ -195,36 +193,52 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
     ]);
     return;
   }
-  if (!identityRef) throw new Error("neither the OpenStackMachine nor its OpenStackCluster has an identityRef");
+  if (!identityRef) {
+    await reportCredentialsProblem(scope, {
+      reason: Reason.credentialsUnavailable,
+      message: "neither the OpenStackMachine nor its OpenStackCluster has spec.identityRef; set one of them",
+    });
+    return;
+  }
   if (!cached.metadata?.finalizers?.includes(MACHINE_FINALIZER)) {
     scope.osm = await addFinalizer(ctx.client, OpenStackMachineType, cached, MACHINE_FINALIZER);
   }
-  const session = await sessionOrCondition(scope, ns, identityRef);
-  if (!session) return { requeueAfterMs: terminalRetryMs(opts) };
+  await protectCredentials(ctx.client, ns, identityRef.name);
+  let session: OpenStackSession;
+  try {
+    session = await sessionFor(ctx, ns, identityRef, opts);
+  } catch (e) {
+    const problem = credentialsProblem(e, opts);
+    if (!problem) throw e;
+    await reportCredentialsProblem(scope, problem);
+    return { requeueAfterMs: problem.retryAfterMs };
+  }
   return reconcileNormal(scope, clientsOf(session));
 }
 
-function terminalRetryMs(opts: MachineControllerOptions): number {
-  return opts.terminalRetryMs ?? 600_000;
+/** A server was created for this machine (recorded in status or spec). */
+function hasServer(osm: OpenStackMachineObject): boolean {
+  return !!(osm.status?.instanceID || osm.spec.providerID);
 }
 
 /**
- * The session, or undefined when Keystone refused the credentials: then Ready says so (the same words every time,
- * so a repeat writes nothing) and the machine waits for the Secret to change.
+ * The machine's OpenStackCluster: the Cluster's infrastructureRef; when the Cluster is gone (deleted first, or
+ * not moved yet), the OpenStackCluster labelled with the cluster name, else the one a Cluster of that name owns.
  */
-async function sessionOrCondition(
-  scope: MachineScope,
+function findOpenStackCluster(
+  cache: CacheLookup,
   namespace: string,
-  ref: { name: string; cloudName: string; region?: string },
-): Promise<OpenStackSession | undefined> {
-  try {
-    return await sessionFor(scope.ctx, namespace, ref, scope.opts);
-  } catch (e) {
-    if (!(e instanceof CredentialsInvalidError)) throw e;
-    await scope.setConditions([{ type: ConditionType.ready, status: "False", reason: e.reason, message: e.message }]);
-    await scope.event("Warning", e.reason, e.message);
-    return undefined;
-  }
+  clusterName: string | undefined,
+  cluster: ClusterObject | undefined,
+): OpenStackClusterObject | undefined {
+  const ref = cluster?.spec?.infrastructureRef;
+  if (ref?.kind === "OpenStackCluster" && ref.name) return cache.get<OpenStackClusterObject>(OpenStackClusterType, keyFor(namespace, ref.name));
+  if (!clusterName) return undefined;
+  const labelled = cache.list<OpenStackClusterObject>(OpenStackClusterType, { namespace, labelSelector: `${CLUSTER_NAME_LABEL}=${clusterName}` });
+  if (labelled[0]) return labelled[0];
+  return cache
+    .list<OpenStackClusterObject>(OpenStackClusterType, { namespace })
+    .find((o) => (o.metadata?.ownerReferences ?? []).some((r) => r.kind === "Cluster" && r.name === clusterName));
 }
 
 async function sessionFor(
@@ -237,7 +251,8 @@ async function sessionFor(
     if (opts.sessionFor) return await opts.sessionFor(ctx, namespace, ref);
     return await openStackSessionFor(ctx.client, namespace, ref, { onRequest: ctx.openStackOnRequest });
   } catch (e) {
-    if (e instanceof CredentialsInvalidError) throw e;
+    // Problems the user must fix keep their type (and message, which names the Secret): they become conditions.
+    if (e instanceof CredentialsInvalidError || e instanceof UserError) throw e;
     throw new Error(`credentials for identityRef ${ref.name}/${ref.cloudName}: ${errorMessage(e)}`);
   }
 }

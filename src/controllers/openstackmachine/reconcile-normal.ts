@@ -49,7 +49,7 @@ async function bootstrapData(scope: MachineScope, secretName: string): Promise<s
  * When the last server create request was sent and not answered: InstanceReady's lastTransitionTime while its
  * reason is CreateRequested (the message carries no time, so identical failures read the same), else undefined.
  */
-function createRequestedAt(scope: MachineScope): number | undefined {
+export function createRequestedAt(scope: MachineScope): number | undefined {
   const c = getCondition(scope.osm.status?.conditions, ConditionType.instanceReady);
   if (c?.reason !== Reason.createRequested) return undefined;
   const t = Date.parse(c.lastTransitionTime);
