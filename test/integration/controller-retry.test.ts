@@ -29,6 +29,14 @@ describe("retry discipline of the OpenStackCluster controller (real apiserver, s
   let watch: WatchHandle | undefined;
   /** Stored writes per OpenStackCluster name, from a watch. */
   const writes = new Map<string, number>();
+  const seenVersion = new Map<string, string>();
+
+  /** Writes counted so far, once the watch has caught up with the object as stored now. */
+  async function writesSoFar(name: string): Promise<number> {
+    const rv = (await getOSC(client, ns.name, name))?.metadata?.resourceVersion;
+    await until(`watch caught up with ${name}`, async () => seenVersion.get(name) === rv);
+    return writes.get(name) ?? 0;
+  }
 
   async function newSim(): Promise<RunningSimulator> {
     const sim = await startTestSimulator({ config: simConfig });
@@ -48,6 +56,7 @@ describe("retry discipline of the OpenStackCluster controller (real apiserver, s
     watch = await lw.watch({ resourceVersion: start.resourceVersion, timeoutSeconds: 3_600 }, (e) => {
       const name = (e.object as KubernetesObject).metadata?.name ?? "";
       if (e.type === "MODIFIED") writes.set(name, (writes.get(name) ?? 0) + 1);
+      seenVersion.set(name, (e.object as KubernetesObject).metadata?.resourceVersion ?? "");
     });
     watch.done.catch(() => undefined);
     manager = new Manager({ kubeConfig, log: capturingLogger(logLines), namespace: ns.name, metrics: new Metrics(), shutdownTimeoutMs: 20_000 });
@@ -69,7 +78,7 @@ describe("retry discipline of the OpenStackCluster controller (real apiserver, s
     await admin(sim, "PUT", "/quotas/demo", { network: 0 });
     await createCluster(client, ns.name, "quota", sim, clusterSpec("quota", "without-lb"));
     await until("QuotaExceeded", async () => condition(await getOSC(client, ns.name, "quota"), "NetworkReady")?.reason === "QuotaExceeded");
-    const w0 = writes.get("quota") ?? 0;
+    const w0 = await writesSoFar("quota");
     await sleep(12_000);
     const cs = (await requestCounts(sim)).counts;
     // Before the fix: the refused POST of the first pass and of the pass our own finalizer write woke, no more
@@ -90,7 +99,7 @@ describe("retry discipline of the OpenStackCluster controller (real apiserver, s
     await admin(sim, "PUT", "/faults", { errors: [{ service: "network", method: "POST", pathContains: "/networks", rate: 1, kind: "503" }] });
     await createCluster(client, ns.name, "unavail", sim, clusterSpec("unavail", "without-lb"));
     await until("OpenStackUnavailable", async () => condition(await getOSC(client, ns.name, "unavail"), "NetworkReady")?.reason === "OpenStackUnavailable");
-    const w0 = writes.get("unavail") ?? 0;
+    const w0 = await writesSoFar("unavail");
     await sleep(14_000);
     const posts = count((await requestCounts(sim)).counts, "network", "POST", "/networks");
     // Attempts at about 0, 0.5, 1.5, 3.5, 7.5 s (next at 15.5 s): without backoff this was thousands.
