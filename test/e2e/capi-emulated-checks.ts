@@ -15,11 +15,12 @@ export function serverIdOf(o: Obj): string {
   return (o.spec?.providerID ?? "").replace("openstack:///", "");
 }
 
-/** Sets spec.replicas of a KubeadmControlPlane or MachineDeployment, as `kubectl scale` does. */
+/**
+ * Sets spec.replicas of a KubeadmControlPlane or MachineDeployment, as `kubectl scale` does: a merge patch, since a
+ * read-modify-write races with the CAPI controllers that keep updating the object.
+ */
 export async function scale(client: KubeClient, type: ResourceType, ns: string, name: string, replicas: number): Promise<void> {
-  const o = await client.get<Obj>(type, ns, name);
-  (o.spec as { replicas: number }).replicas = replicas;
-  await client.replace(type, o);
+  await client.patch(type, name, { spec: { replicas } }, "merge", { namespace: ns });
 }
 
 /** One cluster of the test: where it lives, and the workload cluster the emulator serves at its endpoint. */

@@ -13,7 +13,8 @@ import { EmulatedCluster, expectNothingLeaked, nodeName, scale, serverIdOf } fro
 // the floating IP staying put), then a control-plane server deleted behind CAPI's back and replaced through the
 // MachineHealthCheck and KCP, a MachineDeployment scaled 1 -> 5 -> 2 and rolled to a new template, and the Cluster
 // deleted down to nothing in OpenStack. Each step checks that OpenStack holds exactly the live Machines' servers and
-// ports.
+// ports. Then the load-balancer flavor: the API answers through the VIP's floating IP only while the pool members
+// point at the control-plane server.
 
 let env: RealCapiEnv | undefined;
 let client: KubeClient;
@@ -118,15 +119,13 @@ describe("a cluster's lifecycle on the real Cluster API (without-lb)", () => {
       spec: { template: { spec: { ...template.spec, flavor: { filter: { name: "m1.large" } } } } },
     });
     const oldMachines = (await cluster.workerMachines()).map((m) => m.metadata?.name);
-    const md = await client.get<Obj>(T.machineDeployment, ns, deployment);
+    await client.patch(T.machineDeployment, deployment, { spec: { template: { spec: { infrastructureRef: { name: newName } } } } }, "merge", { namespace: ns });
     type MachineTemplate = { spec: { infrastructureRef: { name: string } } };
-    (md.spec?.["template"] as MachineTemplate).spec.infrastructureRef.name = newName;
-    await client.replace(T.machineDeployment, md);
 
     const rolled = await cluster.wait("every worker replaced by one from the new template", async () => {
       const ms = await cluster.workersSettled(2);
       return ms && ms.every((m) => !oldMachines.includes(m.metadata?.name)) && ms;
-    }, 600_000);
+    }, 300_000);
     const os = await SimSession.login(sim);
     for (const m of rolled) {
       const osm = await client.get<Obj>(T.openStackMachine, ns, m.spec?.infrastructureRef?.name ?? "");
@@ -145,6 +144,76 @@ describe("a cluster's lifecycle on the real Cluster API (without-lb)", () => {
   }, 900_000);
 
   it("deleting the Cluster removes every Machine, and OpenStack holds nothing of it", async () => {
+    await cluster.deleteCompletely();
+  }, 600_000);
+});
+
+describe("the load-balancer flavor on the real Cluster API", () => {
+  const name = "lb";
+  let cluster: EmulatedCluster;
+  let os: SimSession;
+  let lbID = "";
+
+  type Member = { id: string; name: string; address: string; protocol_port: number };
+  /** The load balancer's pools and their members, as Octavia lists them. */
+  async function poolMembers(): Promise<{ pool: string; members: Member[] }[]> {
+    const pools = await os.call<{ pools: { id: string; loadbalancers: { id: string }[] }[] }>("GET", "/load-balancer/v2/lbaas/pools");
+    const ours = pools.body.pools.filter((p) => p.loadbalancers.some((l) => l.id === lbID));
+    return Promise.all(
+      ours.map(async (p) => ({ pool: p.id, members: (await os.call<{ members: Member[] }>("GET", `/load-balancer/v2/lbaas/pools/${p.id}/members`)).body.members })),
+    );
+  }
+
+  it("1 control plane + 1 worker become Ready Nodes through the load balancer's floating IP", async () => {
+    cluster = new EmulatedCluster(name, client, ns, sim, emulator, diagnostics);
+    os = await SimSession.login(sim);
+    await env!.generateAndApply({ name, flavor: "default", sim });
+    const osc = await cluster.wait("the load balancer's endpoint", async () => {
+      const o = await getOrUndefined(client, T.openStackCluster, ns, name);
+      return o?.status?.apiServerManagedLoadBalancer?.ip && o.spec?.controlPlaneEndpoint?.host ? o : undefined;
+    });
+    lbID = osc.status?.apiServerManagedLoadBalancer?.id ?? "";
+    const vipFIP = osc.status?.apiServerManagedLoadBalancer?.ip ?? "";
+    expect(osc.spec?.controlPlaneEndpoint).toEqual({ host: vipFIP, port: 6443 });
+    cluster.endpoint = `${vipFIP}:6443`;
+    const [cp] = await cluster.expectControlPlane(1);
+    await cluster.wait("the worker Running with a Ready Node (kubeadm join went through the VIP)", () => cluster.workersSettled(1));
+
+    // The floating IP sits on the load balancer's VIP port, not on any server's.
+    const lb = await os.call<{ loadbalancer: { vip_port_id: string } }>("GET", `/load-balancer/v2/lbaas/loadbalancers/${lbID}`);
+    const fips = await os.call<{ floatingips: { port_id: string | null }[] }>("GET", `/networking/v2.0/floatingips?floating_ip_address=${vipFIP}`);
+    expect(fips.body.floatingips.map((f) => f.port_id)).toEqual([lb.body.loadbalancer.vip_port_id]);
+    // Every pool forwards to the control-plane server alone.
+    const osm = await client.get<Obj>(T.openStackMachine, ns, cp!.spec?.infrastructureRef?.name ?? "");
+    const internalIP = osm.status?.addresses?.find((a) => a.type === "InternalIP")?.address;
+    const pools = await poolMembers();
+    expect(pools.length).toBeGreaterThan(0);
+    for (const p of pools) expect(p.members.map((m) => m.address)).toEqual([internalIP]);
+    await expectNothingLeaked(client, ns, sim);
+  }, 600_000);
+
+  it("the API answers through the VIP only while a pool member points at the control-plane server", async () => {
+    expect((await cluster.status()).reachable).toBe(true);
+    // Behind our back: the members leave the pools. Nothing reaches the API server any more.
+    for (const p of await poolMembers()) {
+      for (const m of p.members) {
+        await cluster.wait("the load balancer to accept a change", async () => {
+          const r = await os.call("DELETE", `/load-balancer/v2/lbaas/pools/${p.pool}/members/${m.id}`);
+          if (r.status !== 204 && r.status !== 409) throw new Error(`deleting member ${m.id}: ${r.status} ${JSON.stringify(r.body)}`);
+          return r.status === 204;
+        }, 30_000);
+      }
+    }
+    await cluster.wait("the endpoint to stop answering", async () => !(await cluster.status()).reachable, 30_000);
+    // Our controller's next pass (the resync, 60 s here) puts the control-plane server back into the pools.
+    await cluster.wait("the members back and the endpoint answering", async () => {
+      const pools = await poolMembers();
+      return pools.every((p) => p.members.length === 1) && (await cluster.status()).reachable;
+    }, 150_000);
+    await cluster.expectControlPlane(1);
+  }, 300_000);
+
+  it("deleting the Cluster leaves nothing in OpenStack, load balancer included", async () => {
     await cluster.deleteCompletely();
   }, 600_000);
 });
