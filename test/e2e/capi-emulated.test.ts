@@ -195,8 +195,10 @@ describe("the load-balancer flavor on the real Cluster API", () => {
   it("the API answers through the VIP only while a pool member points at the control-plane server", async () => {
     expect((await cluster.status()).reachable).toBe(true);
     // Behind our back: the members leave the pools. Nothing reaches the API server any more.
+    const removed: string[] = [];
     for (const p of await poolMembers()) {
       for (const m of p.members) {
+        removed.push(m.id);
         await cluster.wait("the load balancer to accept a change", async () => {
           const r = await os.call("DELETE", `/load-balancer/v2/lbaas/pools/${p.pool}/members/${m.id}`);
           if (r.status !== 204 && r.status !== 409) throw new Error(`deleting member ${m.id}: ${r.status} ${JSON.stringify(r.body)}`);
@@ -205,11 +207,14 @@ describe("the load-balancer flavor on the real Cluster API", () => {
       }
     }
     await cluster.wait("the endpoint to stop answering", async () => !(await cluster.status()).reachable, 30_000);
-    // Our controller's next pass (the resync, 60 s here) puts the control-plane server back into the pools.
-    await cluster.wait("the members back and the endpoint answering", async () => {
+    // Our controller's next pass over the control-plane machine (at the latest the resync, 60 s here) puts the
+    // server back into the pools: new members, and the API answers again.
+    const restored = await cluster.wait("the members back and the endpoint answering", async () => {
       const pools = await poolMembers();
-      return pools.every((p) => p.members.length === 1) && (await cluster.status()).reachable;
+      return pools.every((p) => p.members.length === 1) && (await cluster.status()).reachable && pools;
     }, 150_000);
+    expect(removed.length).toBeGreaterThan(0);
+    expect(restored.flatMap((p) => p.members.map((m) => m.id)).filter((id) => removed.includes(id))).toEqual([]);
     await cluster.expectControlPlane(1);
   }, 300_000);
 
