@@ -100,3 +100,18 @@ export function kubeConfigFrom(path: string): KubeConfig {
   kc.loadFromFile(path);
   return kc;
 }
+
+/**
+ * `clusterctl init` of CAPI's core, kubeadm bootstrap and kubeadm control plane (CAPI's release version) and our
+ * provider from the local repositories, into the cluster of `kubeconfigPath` (cert-manager's CRDs installed first,
+ * see clusterctl-init.test.ts). Returns clusterctl's output.
+ */
+export async function clusterctlInit(bins: ClusterctlBins, configPath: string, kubeconfigPath: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const v = bins.capiVersion;
+  return runClusterctl(
+    bins,
+    ["init", "--config", configPath, "--kubeconfig", kubeconfigPath, "--core", `cluster-api:${v}`, "--bootstrap", `kubeadm:${v}`,
+      "--control-plane", `kubeadm:${v}`, "--infrastructure", `openstack:${CAPO_TEST_VERSION}`],
+    env,
+  );
+}

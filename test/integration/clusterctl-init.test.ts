@@ -9,9 +9,9 @@ import {
   CAPO_TEST_VERSION,
   clusterctlBins,
   clusterctlEnv,
+  clusterctlInit,
   kubeConfigFrom,
   listAll,
-  runClusterctl,
   writeCapoRepository,
   writeClusterctlConfig,
 } from "../helpers/clusterctl.js";
@@ -51,14 +51,8 @@ describe("clusterctl init with our bundle in a local repository", () => {
     await installCrds(cp.kubeconfigPath, [bins.certManager.crdDir]);
     capoComponents = writeCapoRepository(join(dir, "repository"));
     const config = writeClusterctlConfig(dir, bins, capoComponents);
-    const v = bins.capiVersion;
-    output = await runClusterctl(
-      bins,
-      ["init", "--config", config, "--kubeconfig", cp.kubeconfigPath, "--core", `cluster-api:${v}`, "--bootstrap", `kubeadm:${v}`,
-        "--control-plane", `kubeadm:${v}`, "--infrastructure", `openstack:${CAPO_TEST_VERSION}`],
-      // A variable the CAPI components read (${EXP_MACHINE_POOL:=true}): clusterctl must substitute it from here.
-      clusterctlEnv(dir, { EXP_MACHINE_POOL: "false" }),
-    );
+    // A variable the CAPI components read (${EXP_MACHINE_POOL:=true}): clusterctl must substitute it from here.
+    output = await clusterctlInit(bins, config, cp.kubeconfigPath, clusterctlEnv(dir, { EXP_MACHINE_POOL: "false" }));
   }, 600_000);
 
   afterAll(async () => {
