@@ -105,10 +105,9 @@ describe("the seed's story on the real Cluster API (without-lb)", () => {
     expect(osc?.status?.apiServerFloatingIP?.ip).toBe(fipIP);
   }
 
+  // A merge patch, not get+replace: KCP's own manager writes the object between our read and our write.
   async function scaleKcp(replicas: number): Promise<void> {
-    const kcp = await client.get<Obj>(T.kubeadmControlPlane, ns, name + "-control-plane");
-    (kcp.spec as { replicas: number }).replicas = replicas;
-    await client.replace(T.kubeadmControlPlane, kcp);
+    await client.patch(T.kubeadmControlPlane, name + "-control-plane", { spec: { replicas } }, "merge", { namespace: ns });
   }
 
   it("1 control plane + 1 worker become Ready Nodes through the floating IP", async () => {

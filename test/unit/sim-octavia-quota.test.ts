@@ -14,7 +14,8 @@ type Lb = { loadbalancer: { id: string; provisioning_status: string; vip_port_id
 beforeAll(async () => {
   sim = await startTestSimulator({
     config: {
-      timing: { buildDelayMs: 150, lbUpdateDelayMs: 100, deleteDelayMs: 100 },
+      // Long enough that a loaded CI machine still sees each PENDING_* state between two requests.
+      timing: { buildDelayMs: 150, lbUpdateDelayMs: 1000, deleteDelayMs: 1000 },
       projects: [{ name: "admin" }, { name: "demo" }, { name: "tiny", quotas: { instances: 1, floatingip: 1, network: 2 } }],
       users: [
         { name: "admin", password: "admin", projects: ["admin"] },
