@@ -110,6 +110,32 @@ async function stopManagementCluster(m: ManagementCluster | undefined): Promise<
   await m.cp.stop();
 }
 
+interface DescribedCondition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+
+/**
+ * `clusterctl describe cluster --show-conditions all` output as "Kind/name" -> its condition rows (type, status,
+ * reason, first line of the message), in the order printed.
+ */
+function describeTree(out: string): Map<string, DescribedCondition[]> {
+  const tree = new Map<string, DescribedCondition[]>();
+  let current: DescribedCondition[] | undefined;
+  for (const line of out.split("\n")) {
+    const cond = /─([A-Z][A-Za-z]+)\s+(True|False|Unknown)\s+(\S+)\s+\d+[smhd]\s*(.*?)\s*$/.exec(line);
+    if (cond) {
+      current?.push({ type: cond[1]!, status: cond[2]!, reason: cond[3]!, message: cond[4]! });
+      continue;
+    }
+    const obj = /(?:^|─)([A-Z][A-Za-z]+) [a-z0-9-]+\/([a-z0-9.-]+)/.exec(line);
+    if (obj) tree.set(`${obj[1]}/${obj[2]}`, (current = []));
+  }
+  return tree;
+}
+
 /** What the clouds hold for the cluster: every live resource's kind and id. */
 async function cloudResources(): Promise<string[]> {
   const inv = await inventory(sim);
@@ -225,6 +251,35 @@ describe("clusterctl move of a cluster provisioned on the simulator", () => {
     const cluster = await getOrUndefined(target.client, T.cluster, ns, NAME);
     expect(cluster?.spec?.["paused"]).not.toBe(true);
   }, 300_000);
+
+  it("clusterctl describe cluster shows our objects and their conditions", async () => {
+    const out = await runClusterctl(
+      bins,
+      ["describe", "cluster", NAME, "--namespace", ns, "--kubeconfig", target.cp.kubeconfigPath, "--show-conditions", "all", "--grouping=false", "--echo"],
+      clusterctlEnv(join(dir, "describe")),
+    );
+    // (clusterctl wraps long messages onto further lines; the first line is enough to recognise ours.)
+    const tree = describeTree(out);
+    const osms = (await listIn(target.client, T.openStackMachine, ns)).map((m) => m.metadata!.name!);
+    expect([...tree.keys()], out).toEqual(expect.arrayContaining([`Cluster/${NAME}`, `OpenStackCluster/${NAME}`, ...osms.map((m) => `OpenStackMachine/${m}`)]));
+    const osc = (await getOrUndefined(target.client, T.openStackCluster, ns, NAME))!;
+    expect(tree.get(`OpenStackCluster/${NAME}`), out).toEqual([
+      { type: "Paused", status: "False", reason: "NotPaused", message: "" },
+      { type: "ExternalNetworkReady", status: "True", reason: "Resolved", message: expect.stringMatching(/^external network public \([0-9a-f-]{36}\)$/) },
+      { type: "NetworkReady", status: "True", reason: "Created", message: expect.stringContaining(`network k8s-clusterapi-cluster-${ns}-${NAME}, subnet 10.6.0.0/24`) },
+      { type: "SecurityGroupsReady", status: "True", reason: "Created", message: expect.stringContaining(`k8s-cluster-${ns}-${NAME}-secgroup-controlplane`) },
+      { type: "APIEndpointReady", status: "True", reason: "LoadBalancer", message: `${osc.status?.apiServerManagedLoadBalancer?.ip}:6443` },
+      { type: "FailureDomainsReady", status: "True", reason: "Resolved", message: expect.stringContaining("nova") },
+      { type: "Ready", status: "True", reason: "Provisioned", message: "" },
+    ]);
+    for (const m of osms) {
+      const conditions = tree.get(`OpenStackMachine/${m}`) ?? [];
+      expect(conditions.filter((c) => c.type !== "Paused").every((c) => c.status === "True"), out).toBe(true);
+      expect(conditions.map((c) => c.type), out).toEqual(expect.arrayContaining(["Paused", "InstanceReady", "Ready"]));
+    }
+    // CAPI's view of our Ready, through the Cluster's InfrastructureReady.
+    expect(tree.get(`Cluster/${NAME}`)).toContainEqual({ type: "InfrastructureReady", status: "True", reason: "Provisioned", message: "" });
+  });
 
   it("our CRDs need no move labels: clusterctl finds our kinds through owner references", async () => {
     const crds = (await listAll<V1CustomResourceDefinition>(target.kc, "apiextensions.k8s.io/v1", "CustomResourceDefinition")).filter(
