@@ -136,6 +136,32 @@ function describeTree(out: string): Map<string, DescribedCondition[]> {
   return tree;
 }
 
+/**
+ * Polls the OpenStackCluster's Paused condition on both management clusters (every 100 ms) until stopped; returns
+ * what it saw ("source Paused=True", ...). Our controllers write the condition when they see the Cluster paused.
+ */
+function watchPaused(): { stop(): Promise<string[]> } {
+  const seen = new Set<string>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      for (const m of [source, target]) {
+        const osc = await getOrUndefined(m.client, T.openStackCluster, ns, NAME).catch(() => undefined);
+        const paused = conditionOf(osc, "Paused");
+        if (paused) seen.add(`${m.name} Paused=${paused.status}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return [...seen].sort();
+    },
+  };
+}
+
 /** What the clouds hold for the cluster: every live resource's kind and id. */
 async function cloudResources(): Promise<string[]> {
   const inv = await inventory(sim);
@@ -213,12 +239,16 @@ describe("clusterctl move of a cluster provisioned on the simulator", () => {
   }, 300_000);
 
   it("moves every object, our kinds found through the owner chain and the labelled identity Secret", async () => {
+    const watching = watchPaused();
     const out = await runClusterctl(
       bins,
       ["move", "--kubeconfig", source.cp.kubeconfigPath, "--to-kubeconfig", target.cp.kubeconfigPath, "--namespace", ns],
       clusterctlEnv(join(dir, "move")),
     );
+    const seen = await watching.stop();
     expect(out).toContain("Moving Cluster API objects");
+    // clusterctl paused the Cluster on both sides while it worked, and our controllers on both said so.
+    expect(seen).toEqual(expect.arrayContaining(["source Paused=True", "target Paused=True"]));
     for (const type of [T.cluster, T.openStackCluster, T.openStackMachine, T.machine, T.openStackMachineTemplate]) {
       expect(await listIn(source.client, type, ns), `${type.kind} left on the source`).toEqual([]);
     }
