@@ -233,6 +233,9 @@ describe("clusterctl move of a cluster provisioned on the simulator", () => {
     const conditions = [...(cluster.status?.conditions ?? []), { type: "ControlPlaneInitialized", status: "True", reason: "Initialized", message: "", lastTransitionTime: new Date().toISOString() }];
     await source.client.patch(T.cluster, NAME, { status: { conditions, initialization: { infrastructureProvisioned: true, controlPlaneInitialized: true } } }, "merge", { namespace: ns, subresource: "status" });
 
+    // A Secret the cluster does not own and that is not labelled for move: clusterctl must leave it behind.
+    await source.client.create(T.secret, { apiVersion: "v1", kind: "Secret", metadata: { name: `${NAME}-unrelated`, namespace: ns }, stringData: { x: "y" } });
+
     before = await cloudResources();
     expect(liveCounts(await inventory(sim))).toMatchObject({ servers: 2, loadbalancers: 1, networks: 1, routers: 1 });
     expect((await admin(sim, "DELETE", "/requests")).status).toBe(204);
@@ -256,6 +259,8 @@ describe("clusterctl move of a cluster provisioned on the simulator", () => {
       machinesBefore.map((m) => m.metadata?.name).sort(),
     );
     expect(await getOrUndefined(target.client, T.secret, ns, `${NAME}-cloud-config`)).toBeDefined();
+    expect(await getOrUndefined(target.client, T.secret, ns, `${NAME}-unrelated`)).toBeUndefined();
+    expect(await getOrUndefined(source.client, T.secret, ns, `${NAME}-unrelated`)).toBeDefined();
     expect(await getOrUndefined(target.client, T.openStackCluster, ns, NAME)).toBeDefined();
   }, 300_000);
 
