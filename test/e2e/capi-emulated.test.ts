@@ -16,7 +16,7 @@ import { KubeClient } from "../../src/runtime/kube-client.js";
 import { ensureTestBins, installCrds, repoRoot, startCapiManagers, startControlPlane, type CapiManagers, type ControlPlane } from "../../src/testenv/index.js";
 import { applyManifests } from "../helpers/k8s.js";
 import { startTestSimulator, type RunningSimulator } from "../helpers/sim.js";
-import { T, eventually, getOrUndefined, listIn, problemLines, type Obj } from "./capi-real-env.js";
+import { T, eventually, getOrUndefined, listIn, problemLines } from "./capi-real-env.js";
 
 // The seed's story on the REAL Cluster API (core, kubeadm bootstrap, KubeadmControlPlane managers) with our
 // controllers, the simulator and the workload-cluster emulator (src/emulator): servers boot their kubeadm user data,
