@@ -12,6 +12,7 @@ import {
   clusterctlInit,
   kubeConfigFrom,
   listAll,
+  runClusterctl,
   writeCapoRepository,
   writeClusterctlConfig,
 } from "../helpers/clusterctl.js";
@@ -146,5 +147,42 @@ describe("clusterctl init with our bundle in a local repository", () => {
     expect(JSON.stringify(deployments.map((d) => d.spec))).not.toContain("${");
     expect(args("capi-controller-manager")).toContain("--diagnostics-address=:8443");
     expect(args("capi-controller-manager").find((a) => a.startsWith("--feature-gates="))).toMatch(/MachinePool=false,ClusterTopology=false,/);
+  });
+  // Last: removes what the tests above looked at. clusterctl delete finds a provider's objects by the labels it set.
+  it("clusterctl delete removes our provider's namespaced objects and inventory entry", async () => {
+    const ours = async () =>
+      (
+        await Promise.all(
+          [
+            ["apps/v1", "Deployment"],
+            ["v1", "ServiceAccount"],
+            ["v1", "Service"],
+            ["rbac.authorization.k8s.io/v1", "ClusterRole"],
+            ["rbac.authorization.k8s.io/v1", "ClusterRoleBinding"],
+            ["cert-manager.io/v1", "Certificate"],
+            ["apiextensions.k8s.io/v1", "CustomResourceDefinition"],
+          ].map(async ([v, k]) => (await listAll(kc, v!, k!)).filter((o) => o.metadata?.labels?.[PROVIDER_LABEL] === "infrastructure-openstack").map((o) => `${k}/${o.metadata?.name}`)),
+        )
+      ).flat();
+    expect((await ours()).filter((o) => o.startsWith("Deployment/"))).toEqual(["Deployment/capo-controller-manager"]);
+    const out = await runClusterctl(
+      bins,
+      ["delete", "--infrastructure", "openstack", "--kubeconfig", cp.kubeconfigPath, "--config", join(dir, "clusterctl.yaml")],
+      clusterctlEnv(dir),
+    );
+    expect(out).toMatch(/Deleting Provider=\{"name":"infrastructure-openstack"/);
+    // What stays is what clusterctl v1.14 keeps for every provider: CRDs (without --include-crd), and cluster-scoped
+    // RBAC whose name does not start with "<namespace>-" (cmd/clusterctl/client/cluster/components.go Delete; CAPI's
+    // own capi-manager-role stays the same way).
+    expect((await ours()).sort()).toEqual([
+      "ClusterRole/capo-manager-role",
+      "ClusterRoleBinding/capo-manager-rolebinding",
+      "CustomResourceDefinition/openstackclusters.infrastructure.cluster.x-k8s.io",
+      "CustomResourceDefinition/openstackclustertemplates.infrastructure.cluster.x-k8s.io",
+      "CustomResourceDefinition/openstackmachines.infrastructure.cluster.x-k8s.io",
+      "CustomResourceDefinition/openstackmachinetemplates.infrastructure.cluster.x-k8s.io",
+    ]);
+    const inventory = await listAll<InventoryProvider>(kc, "clusterctl.cluster.x-k8s.io/v1alpha3", "Provider");
+    expect(inventory.map((p) => p.metadata?.name).sort()).toEqual(["bootstrap-kubeadm", "cluster-api", "control-plane-kubeadm"]);
   });
 });
