@@ -1,6 +1,5 @@
 import { listAll } from "./pagination.js";
 import { ospath } from "./path-template.js";
-import { EndpointNotFoundError } from "./errors.js";
 import type { OpenStackSession } from "./session.js";
 
 export interface Volume {
@@ -37,14 +36,8 @@ export interface VolumeType {
 export function blockStorage(session: OpenStackSession) {
   return {
     /** Whether the catalog has a block-storage (Cinder) endpoint for our interface and region. */
-    async available(): Promise<boolean> {
-      try {
-        await session.endpoint("block-storage");
-        return true;
-      } catch (e) {
-        if (e instanceof EndpointNotFoundError) return false;
-        throw e;
-      }
+    available(): Promise<boolean> {
+      return session.hasEndpoint("block-storage");
     },
     async createVolume(v: VolumeCreate): Promise<Volume> {
       return (await session.request<{ volume: Volume }>("block-storage", "POST", ospath`/volumes`, { body: { volume: v } })).body.volume;

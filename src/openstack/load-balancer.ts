@@ -1,4 +1,4 @@
-import { EndpointNotFoundError, ProvisioningFailedError, WaitTimeoutError } from "./errors.js";
+import { ProvisioningFailedError, WaitTimeoutError } from "./errors.js";
 import { listAll } from "./pagination.js";
 import { ospath, type RequestPath } from "./path-template.js";
 import type { OpenStackSession, Query } from "./session.js";
@@ -125,14 +125,8 @@ export function loadBalancer(session: OpenStackSession) {
   const loadBalancers = crud<LoadBalancer>(session, lbaas("loadbalancers"), "loadbalancer", "loadbalancers");
   return {
     /** Whether the catalog has a load-balancer (Octavia) endpoint for our interface and region. */
-    async available(): Promise<boolean> {
-      try {
-        await session.endpoint("load-balancer");
-        return true;
-      } catch (e) {
-        if (e instanceof EndpointNotFoundError) return false;
-        throw e;
-      }
+    available(): Promise<boolean> {
+      return session.hasEndpoint("load-balancer");
     },
     /**
      * The newest Octavia API version (e.g. "v2.26") from the unversioned root document, read once per client; features

@@ -8,15 +8,15 @@ export function compareMicroversions(a: string, b: string): number {
   return am !== bm ? am - bm : an - bn;
 }
 
-/**
- * From Nova's version document (GET /v2.1/: {"version": {"version": max, "min_version": min}}) the microversion
- * to send: the default, or the cloud's maximum when that is older; undefined when it has no microversions.
- */
 /** The highest microversion in Nova's version document, or undefined when it has none. */
 export function maxComputeMicroversion(doc: unknown): string | undefined {
   return (doc as { version?: { version?: string } } | undefined)?.version?.version || undefined;
 }
 
+/**
+ * From Nova's version document (GET /v2.1/: {"version": {"version": max, "min_version": min}}) the microversion
+ * to send: the default, or the cloud's maximum when that is older; undefined when it has no microversions.
+ */
 export function pickComputeMicroversion(doc: unknown, wanted = DEFAULT_COMPUTE_MICROVERSION): string | undefined {
   const v = (doc as { version?: { version?: string } } | undefined)?.version;
   const max = v?.version;

@@ -133,6 +133,17 @@ export class OpenStackSession {
     return this.endpointFrom(service, tok);
   }
 
+  /** Whether the catalog (or an override) has an endpoint for an optional service such as Octavia or Cinder. */
+  async hasEndpoint(service: ServiceType): Promise<boolean> {
+    try {
+      await this.endpoint(service);
+      return true;
+    } catch (e) {
+      if (e instanceof EndpointNotFoundError) return false;
+      throw e;
+    }
+  }
+
   private endpointFrom(service: ServiceType, tok: TokenState): string {
     const override = this.cloud.endpointOverrides?.[service];
     const url = override ?? findEndpoint(tok.catalog, service, this.cloud.interface, this.cloud.regionName);

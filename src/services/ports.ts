@@ -249,14 +249,17 @@ export class PortService {
     return out;
   }
 
-  /** The port for spec: by the recorded id, else by name + cluster tag, else created. */
-  async ensure(spec: ResolvedPort, knownID: string | undefined): Promise<{ port: Port; created: boolean }> {
+  /**
+   * The port for spec: by the recorded id, else by name + cluster tag (or, untagged, by name + network +
+   * description), else created. `beforeTagging` runs between a create and its tagging.
+   */
+  async ensure(spec: ResolvedPort, knownID: string | undefined, beforeTagging?: (p: Port) => void): Promise<{ port: Port; created: boolean }> {
     const { resource, created } = await findOrCreate<Port>({
       knownId: knownID,
       get: (id) => this.net.ports.get(id),
       find: () => this.findByName(spec.name, { networkID: spec.networkID, ...(spec.description !== undefined ? { description: spec.description } : {}) }),
       adopt: (p) => ensureTags(this.net, "ports", p, portTags(spec, this.cluster)),
-      create: () => createTagged(this.net, "ports", portTags(spec, this.cluster), (tags) => this.net.ports.create(portCreateBody(spec, this.cluster, tags !== undefined))),
+      create: () => createTagged(this.net, "ports", portTags(spec, this.cluster), (tags) => this.net.ports.create(portCreateBody(spec, this.cluster, tags !== undefined)), beforeTagging),
     });
     return { port: resource, created };
   }

@@ -15,9 +15,12 @@ export async function createTagged<T extends Taggable>(
   collection: TaggableCollection,
   tags: readonly string[],
   create: (tagsInBody: string[] | undefined) => Promise<T>,
+  /** Called between the create and the tagging: where the crash tests stop a controller. */
+  beforeTagging?: (created: T) => void,
 ): Promise<T> {
   const inPost = await net.hasExtension("tag-creation");
   const created = await create(inPost ? [...tags] : undefined);
+  beforeTagging?.(created);
   return ensureTags(net, collection, created, tags);
 }
 

@@ -11,8 +11,7 @@ export { destroyServer, registerComputeTransitions, releasePort, setServerError 
 
 /** Nova v2.1 under /compute/v2.1, one module per resource family. */
 
-export const NOVA_MIN = [2, 1] as const;
-export const NOVA_MAX = [2, 93] as const;
+export { NOVA_MAX, NOVA_MIN } from "./nova-versions.js";
 
 export function computeRoutes(ctx: SimContext): Router {
   const r = new Router();

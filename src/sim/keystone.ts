@@ -31,20 +31,22 @@ function tokenString(): string {
   return `gAAAAA${randomBytes(135).toString("base64url")}`;
 }
 
-const SERVICES = [
+/** The catalog; `service` names the simulated service an entry points at when its type is an alias. */
+const SERVICES: { type: string; name: string; path: string; service?: string }[] = [
   { type: "identity", name: "keystone", path: "/identity/v3/" },
   { type: "compute", name: "nova", path: "/compute/v2.1" },
   { type: "network", name: "neutron", path: "/networking" },
   { type: "image", name: "glance", path: "/image" },
   { type: "load-balancer", name: "octavia", path: "/load-balancer" },
   { type: "block-storage", name: "cinder", path: "/volume/v3/{project_id}" },
-  { type: "volumev3", name: "cinderv3", path: "/volume/v3/{project_id}" },
+  { type: "volumev3", name: "cinderv3", path: "/volume/v3/{project_id}", service: "block-storage" },
 ];
 
 export function catalog(ctx: SimContext, projectId: string): unknown[] {
   const ids = ctx.world.data.catalogIds;
   const stable = (k: string): string => (ids[k] ??= hexId());
-  return SERVICES.map((s) => ({
+  const listed = SERVICES.filter((s) => ctx.world.hasService(s.service ?? s.type));
+  return listed.map((s) => ({
     endpoints: ["public", "internal", "admin"].map((iface) => ({
       id: stable(`${s.type}/${iface}`),
       interface: iface,

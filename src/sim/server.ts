@@ -5,7 +5,7 @@ import { cinderError, glanceError, keystoneError, neutronError, novaError, octav
 import type { AuthContext, Router, ServiceName, SimRequest, SimResponse } from "./http.js";
 import { ApiError } from "./http.js";
 import { validateToken } from "./keystone.js";
-import { NOVA_MAX, NOVA_MIN } from "./compute.js";
+import { NOVA_MIN, type Microversion } from "./nova-versions.js";
 import { CINDER_MAX } from "./blockstorage.js";
 import { versionDocument } from "./versions.js";
 
@@ -83,11 +83,11 @@ function methodNotAllowed(service: ServiceName): ApiError {
 }
 
 /** Parses "compute 2.90" / "2.90" / "latest" into a microversion, or throws the service's 400/406. */
-function negotiate(service: ServiceName, req: IncomingMessage): [number, number] {
+function negotiate(service: ServiceName, req: IncomingMessage, novaMax: Microversion): [number, number] {
   const isNova = service === "compute";
   const name = isNova ? "compute" : "volume";
   const min = isNova ? NOVA_MIN : ([3, 0] as const);
-  const max = isNova ? NOVA_MAX : CINDER_MAX;
+  const max = isNova ? novaMax : CINDER_MAX;
   let raw: string | undefined;
   const generic = req.headers["openstack-api-version"];
   if (typeof generic === "string") {
@@ -183,7 +183,8 @@ export async function handleRequest(deps: PipelineDeps, req: IncomingMessage, re
       if (method !== "GET") deps.onMutation();
       return;
     }
-    const mount = deps.mounts.find((x) => x.prefix === first);
+    // A service the profile leaves out has no endpoint at all, as on a cloud that never installed it.
+    const mount = deps.mounts.find((x) => x.prefix === first && ctx.world.hasService(x.service));
     if (!mount) {
       stats.add("admin", method, "<unknown-service>");
       send(res, method, { status: 404, body: { error: { code: 404, message: `no service at /${first}` } } }, baseHeaders);
@@ -227,7 +228,7 @@ export async function handleRequest(deps: PipelineDeps, req: IncomingMessage, re
     }
     let microversion: [number, number] = [0, 0];
     if (service === "compute" || service === "block-storage") {
-      microversion = negotiate(service, req);
+      microversion = negotiate(service, req, ctx.world.novaMaxMicroversion);
       const v = `${microversion[0]}.${microversion[1]}`;
       if (service === "compute") {
         Object.assign(baseHeaders, { "openstack-api-version": `compute ${v}`, "x-openstack-nova-api-version": v, vary: "OpenStack-API-Version, X-OpenStack-Nova-API-Version", "x-compute-request-id": requestId });

@@ -1,6 +1,5 @@
 import type { SimContext } from "./context.js";
 import { KEYSTONE_VERSION } from "./keystone.js";
-import { NOVA_MAX } from "./compute.js";
 import { CINDER_MAX } from "./blockstorage.js";
 import type { SimResponse } from "./http.js";
 
@@ -21,7 +20,7 @@ export function versionDocument(ctx: SimContext, prefix: string, rest: string): 
       if (r === "/v3") return { status: 200, body: { version: KEYSTONE_VERSION(ctx.authUrl) } };
       return undefined;
     case "compute": {
-      const maxV = `${NOVA_MAX[0]}.${NOVA_MAX[1]}`;
+      const maxV = ctx.world.novaMaxMicroversion.join(".");
       const v21 = {
         id: "v2.1",
         links: [{ href: `${u}/compute/v2.1/`, rel: "self" }],

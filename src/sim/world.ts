@@ -2,7 +2,8 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { QuotaLimits, SimConfig, TimingConfig } from "./config.js";
 import { DEFAULT_QUOTAS, resolveTiming } from "./config.js";
 import { nowIso } from "./http.js";
-import { neutronExtensionsOf } from "./profiles.js";
+import type { Microversion } from "./nova-versions.js";
+import { isOptionalService, neutronExtensionsOf, profileOf, type OptionalService } from "./profiles.js";
 
 /** API-shaped records (Neutron, Glance, Octavia, Cinder) are kept as the JSON the API returns. */
 export type Rec = Record<string, unknown> & { id: string };
@@ -180,6 +181,9 @@ export class World {
   hostsPerZone: number;
   /** Aliases of the Neutron extensions this cloud has (from the profile or the config's list). */
   neutronExtensions: ReadonlySet<string>;
+  /** The optional services (Octavia, Cinder) in this cloud's catalog. */
+  optionalServices: ReadonlySet<OptionalService>;
+  novaMaxMicroversion: Microversion;
   dirty = false;
   private readonly handlers = new Map<string, TransitionHandler>();
 
@@ -190,6 +194,14 @@ export class World {
     this.tokenTtlSeconds = config.tokenTtlSeconds ?? 3600;
     this.hostsPerZone = config.hostsPerZone ?? 16;
     this.neutronExtensions = neutronExtensionsOf(config);
+    const profile = profileOf(config);
+    this.optionalServices = new Set(profile.services);
+    this.novaMaxMicroversion = profile.novaMaxMicroversion;
+  }
+
+  /** False for an optional service (Octavia, Cinder) this cloud's profile leaves out. */
+  hasService(service: string): boolean {
+    return !isOptionalService(service) || this.optionalServices.has(service);
   }
 
   hasNeutronExtension(alias: string): boolean {

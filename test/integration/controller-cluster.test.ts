@@ -321,6 +321,26 @@ describe("OpenStackCluster controller against a real kube-apiserver and the simu
     expect(counts(await inventory(sim))).toEqual(ZERO);
   });
 
+  it("a cloud without Octavia (profile minimal): the load balancer is refused by name before anything is created; without-lb works", async () => {
+    const sim = await newSim("minimal");
+    await createCluster(client, ns.name, "nooctavia", sim, clusterSpec("nooctavia", "with-lb"));
+    const osc = await until("APIEndpointReady=False LoadBalancerNotAvailable", async () => {
+      const o = await getOSC(client, ns.name, "nooctavia");
+      return condition(o, "APIEndpointReady")?.reason === "LoadBalancerNotAvailable" ? o : undefined;
+    });
+    expect(condition(osc, "APIEndpointReady")?.message).toContain("apiServer.managedLoadBalancer");
+    expect(condition(osc, "Ready")?.status).toBe("False");
+    expect(mutating((await requestCounts(sim)).counts)).toEqual([]);
+    await deleteAndWait("nooctavia");
+
+    await createCluster(client, ns.name, "plain", sim, clusterSpec("plain", "without-lb"));
+    await waitProvisioned(client, ns.name, "plain");
+    await deleteAndWait("plain");
+    expect(counts(await inventory(sim))).toEqual(ZERO);
+    // The missing service was never called: the catalog said it is not there.
+    expect((await requestCounts(sim)).counts.filter((c) => c.service === "load-balancer")).toEqual([]);
+  });
+
   it("a wrong external network name gives a condition that names it, and fixing the spec recovers", async () => {
     const sim = await newSim();
     await createCluster(client, ns.name, "badext", sim, clusterSpec("badext", "without-lb", { externalNetwork: { filter: { name: "pubilc" } } }));

@@ -213,7 +213,7 @@ describe.each(["zed", "full"] as const)("OpenStackMachine controller against the
     expect(await serversNamed("w-err")).toHaveLength(0);
   });
 
-  it("a controller crashing right after creating a port or the server (or deleting it) creates no duplicates and leaks nothing", async () => {
+  it("a controller crashing right after creating a port (before or after tagging it) or the server (or deleting it) creates no duplicates and leaks nothing", async () => {
     await env.stopController();
     const crashed = new Set<string>();
     await env.startController({
@@ -250,7 +250,7 @@ describe.each(["zed", "full"] as const)("OpenStackMachine controller against the
       },
     });
     const o = await env.waitProvisioned("cr-1");
-    expect([...crashed].sort()).toEqual(["after-port-create", "after-server-create"]);
+    expect([...crashed].sort()).toEqual(["after-port-create", "after-port-create-before-tag", "after-server-create"]);
     // Restart the controller (a new process would find the same): still exactly one of each.
     await env.stopController();
     await env.startController();
@@ -259,6 +259,8 @@ describe.each(["zed", "full"] as const)("OpenStackMachine controller against the
     const ports = await portsNamed("cr-1-");
     expect(ports.map((p) => p.name).sort()).toEqual(["cr-1-0", "cr-1-extra"]);
     expect(o.status?.resources?.ports?.map((p) => p.id).sort()).toEqual(ports.map((p) => p.id).sort());
+    // The port left untagged by the crash between its create and its tagging was adopted and tagged.
+    for (const p of ports) expect((await network(env.session).ports.get(p.id)).tags).toContain(`capo-cluster=${ns.name}/basic-1`);
     const vols = (await env.inventory())["volumes"]?.filter((v) => (v.name ?? "").startsWith("cr-1-")) ?? [];
     expect(vols.map((v) => v.name).sort()).toEqual(["cr-1-etcd", "cr-1-root"]);
     expect(vols.every((v) => v.status === "in-use")).toBe(true);
@@ -391,5 +393,53 @@ describe.each(["zed", "full"] as const)("OpenStackMachine controller against the
     const fip = await network(env.session).floatingIps.get(env.infra.fipID);
     expect(fip.port_id).toBeNull();
     expect(env.logLines.join("\n")).not.toContain('"password"');
+  });
+});
+
+// A small private cloud (profile minimal): no Cinder, no Octavia, Nova only up to 2.51. What the spec needs from
+// them is refused by name before any port or server exists; a plain machine still provisions and deletes.
+describe("OpenStackMachine controller on a cloud without Cinder and with Nova 2.51 (profile minimal)", () => {
+  const ns = useTestNamespace("ctrl-machine-minimal");
+  let env: MachineTestEnv;
+
+  beforeAll(async () => {
+    env = new MachineTestEnv(ns.name);
+    await env.setup({ config: { profile: "minimal" } });
+    await env.startController();
+  });
+
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  const refusal = (name: string) =>
+    until(`${name} InstanceCreateFailed`, async () => {
+      const x = await env.getOSM(name);
+      return readyOf(x)?.reason === "InstanceCreateFailed" ? x : undefined;
+    });
+  const ours = async (prefix: string) => {
+    const inv = await env.inventory();
+    return [...(inv["ports"] ?? []), ...(inv["servers"] ?? []), ...(inv["volumes"] ?? [])].filter((x) => (x.name ?? "").startsWith(prefix));
+  };
+
+  it("refuses volumes (no block-storage endpoint) and server tags (Nova older than 2.52) by name, creating nothing", async () => {
+    await env.createMachine("w-vol", { spec: { rootVolume: { sizeGiB: 2 } } });
+    await env.createMachine("w-tags", { spec: { tags: ["machine-tag"] } });
+    expect(readyOf(await refusal("w-vol"))?.message).toContain("no block-storage endpoint");
+    expect(readyOf(await refusal("w-tags"))?.message).toContain("microversion 2.52");
+    expect(await ours("w-vol")).toEqual([]);
+    expect(await ours("w-tags")).toEqual([]);
+    await env.deleteMachine("w-vol");
+    await env.deleteMachine("w-tags");
+  });
+
+  it("provisions and deletes a plain worker without ever calling Cinder or Octavia", async () => {
+    await env.createMachine("w-plain");
+    const o = await env.waitProvisioned("w-plain");
+    expect(o.status?.instanceState).toBe("ACTIVE");
+    await env.deleteMachine("w-plain");
+    expect(await ours("w-plain")).toEqual([]);
+    const calls = (await admin<{ counts: { service: string }[] }>(env.sim, "GET", "/requests")).body.counts;
+    expect(calls.filter((c) => c.service === "block-storage" || c.service === "load-balancer")).toEqual([]);
   });
 });

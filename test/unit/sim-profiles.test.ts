@@ -143,7 +143,7 @@ describe.each(["zed", "full"] as const)("profile %s", (profile) => {
 describe("profile and neutronExtensions in the world config", () => {
   it("refuses an unknown profile or an extension the simulator does not implement, naming the field", async () => {
     const { validateSimConfig } = await import("../../src/sim/config.js");
-    expect(() => validateSimConfig({ profile: "ussuri" }, "--config w.yaml")).toThrow('--config w.yaml: unknown profile "ussuri"; known profiles are zed, full');
+    expect(() => validateSimConfig({ profile: "ussuri" }, "--config w.yaml")).toThrow('--config w.yaml: unknown profile "ussuri"; known profiles are zed, full, minimal');
     expect(() => validateSimConfig({ neutronExtensions: ["router", "qos"] }, "--config w.yaml")).toThrow('--config w.yaml: neutronExtensions[1] "qos" is not an extension the simulator implements');
     expect(validateSimConfig({ profile: "full", neutronExtensions: ["router"] }, "x")).toEqual({ profile: "full", neutronExtensions: ["router"] });
   });
@@ -159,5 +159,36 @@ describe("profile and neutronExtensions in the world config", () => {
     } finally {
       await sim.close();
     }
+  });
+});
+
+describe("profile minimal: no Octavia, no Cinder, Nova up to 2.51", () => {
+  let sim: RunningSimulator;
+  let s: SimSession;
+
+  beforeAll(async () => {
+    sim = await startTestSimulator({ config: { profile: "minimal" } });
+    s = await SimSession.login(sim);
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
+
+  it("lists neither load-balancer nor block-storage in the catalog, and has no endpoint for them", async () => {
+    const cat = await s.call<{ catalog: { type: string }[] }>("GET", "/identity/v3/auth/catalog");
+    const types = cat.body.catalog.map((c) => c.type).sort();
+    expect(types).toEqual(["compute", "identity", "image", "network"]);
+    expect((await s.call("GET", "/load-balancer/v2/lbaas/loadbalancers")).status).toBe(404);
+    expect((await s.call("GET", `/volume/v3/${s.projectId}/volumes`)).status).toBe(404);
+  });
+
+  it("says 2.51 in Nova's version document, serves 2.51 and refuses 2.52 with Nova's 406", async () => {
+    const doc = await s.call<{ version: { version: string; min_version: string } }>("GET", "/compute/v2.1/");
+    expect(doc.body.version).toMatchObject({ version: "2.51", min_version: "2.1" });
+    const latest = await s.call("GET", "/compute/v2.1/servers", undefined, { "OpenStack-API-Version": "compute latest" });
+    expect(latest.headers.get("openstack-api-version")).toBe("compute 2.51");
+    const tooNew = await s.call<{ computeFault?: { message: string } }>("GET", "/compute/v2.1/servers", undefined, { "OpenStack-API-Version": "compute 2.52" });
+    expect(tooNew.status).toBe(406);
+    expect(JSON.stringify(tooNew.body)).toContain("Minimum is 2.1 and maximum is 2.51.");
   });
 });

@@ -218,6 +218,8 @@ export class ClusterReconciler {
     const net = network(session);
     const tags = spec.tags ?? [];
     const networking = new NetworkingService(net, this.identity, tags);
+    // Checked before anything is created, so a cloud without Octavia gets a condition and no half-built cluster.
+    await this.step(Conditions.apiEndpoint, () => this.requireLoadBalancerService(session));
 
     // 1. external network
     const external = await this.step(Conditions.externalNetwork, () =>
@@ -556,6 +558,16 @@ export class ClusterReconciler {
     }
     await this.stepDone(Conditions.bastion, "Ready", `bastion ${server.name} at ${floating ?? ip ?? ""}`);
     return undefined;
+  }
+
+  private async requireLoadBalancerService(session: OpenStackSession): Promise<void> {
+    const lbSpec = this.obj.spec.apiServer?.managedLoadBalancer;
+    if (lbSpec === undefined || lbSpec.enabled === false || (await loadBalancer(session).available())) return;
+    throw new TerminalError(
+      "LoadBalancerNotAvailable",
+      "apiServer.managedLoadBalancer asks for an Octavia load balancer, but this cloud's catalog has no load-balancer endpoint; " +
+        "set apiServer.managedLoadBalancer.enabled: false (the API server then gets a floating IP) or use a cloud with Octavia",
+    );
   }
 
   /** The id of the Octavia flavor named in apiServer.managedLoadBalancer.flavor; a wrong name is terminal. */

@@ -132,7 +132,7 @@ async function createServer(
     const portIDs: string[] = [];
     for (const [i, p] of (resolved.ports ?? []).entries()) {
       const known = scope.osm.status?.resources?.ports?.[i]?.id;
-      const { port, created } = await portSvc.ensure(p, known);
+      const { port, created } = await portSvc.ensure(p, known, () => scope.crash("after-port-create-before-tag"));
       if (created) scope.crash("after-port-create");
       if (p.trunk) {
         const { trunk, created: trunkCreated } = await portSvc.ensureTrunk(port);

@@ -14,6 +14,7 @@ import {
 
 /** A named point in the reconcile where tests may simulate a crash (the hook throws). */
 export type CrashPoint =
+  | "after-port-create-before-tag"
   | "after-port-create"
   | "after-server-create"
   | "after-server-delete"
