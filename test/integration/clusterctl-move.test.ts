@@ -301,8 +301,8 @@ describe("clusterctl move of a cluster provisioned on the simulator", () => {
     expect(tree.get(`OpenStackCluster/${NAME}`), out).toEqual([
       { type: "Paused", status: "False", reason: "NotPaused", message: "" },
       { type: "ExternalNetworkReady", status: "True", reason: "Resolved", message: expect.stringMatching(/^external network public \([0-9a-f-]{36}\)$/) },
-      { type: "NetworkReady", status: "True", reason: "Created", message: expect.stringContaining(`network k8s-clusterapi-cluster-${ns}-${NAME}, subnet 10.6.0.0/24`) },
-      { type: "SecurityGroupsReady", status: "True", reason: "Created", message: expect.stringContaining(`k8s-cluster-${ns}-${NAME}-secgroup-controlplane`) },
+      { type: "NetworkReady", status: "True", reason: "Provisioned", message: expect.stringContaining(`network k8s-clusterapi-cluster-${ns}-${NAME}, subnet 10.6.0.0/24`) },
+      { type: "SecurityGroupsReady", status: "True", reason: "Provisioned", message: expect.stringContaining(`k8s-cluster-${ns}-${NAME}-secgroup-controlplane`) },
       { type: "APIEndpointReady", status: "True", reason: "LoadBalancer", message: `${osc.status?.apiServerManagedLoadBalancer?.ip}:6443` },
       { type: "FailureDomainsReady", status: "True", reason: "Resolved", message: expect.stringContaining("nova") },
       { type: "Ready", status: "True", reason: "Provisioned", message: "" },
