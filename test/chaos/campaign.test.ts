@@ -12,7 +12,7 @@ import { ChaosRun, type RunReport } from "./run.js";
 // and the simulator injects 5xx, 409, 429 and latency. CHAOS_SEED replays the plan; CHAOS_RUNS sets the number.
 
 const seed = Number(process.env["CHAOS_SEED"] ?? randomInt(1, 2 ** 31));
-// 30 runs by default (CI's step, about 5 minutes on 2 shared cores); longer campaigns by hand with --runs.
+// 30 runs by default (CI's step, 2-5 minutes on 2 shared cores); longer campaigns by hand with --runs.
 const runs = Number(process.env["CHAOS_RUNS"] ?? "30");
 const concurrency = Number(process.env["CHAOS_CONCURRENCY"] ?? "10");
 const timeoutMs = Number(process.env["CHAOS_TIMEOUT_MS"] ?? "240000");
