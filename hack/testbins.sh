@@ -8,6 +8,14 @@
 #                                                        our workload-cluster emulator (hack/testbin/wcemu), on the
 #                                                        public packages of CAPI's in-memory provider
 #   .cache/testbin/capi-<version>/bin/clusterctl         clusterctl of the same release (hack/testbin/clusterctl)
+#   .cache/testbin/capi-<version>/bin/kustomize          kustomize, the version CAPI's Makefile releases with
+#                                                        (hack/testbin/kustomize)
+#   .cache/testbin/capi-<version>/clusterctl-repository/ a clusterctl local repository: CAPI's core, kubeadm
+#                                                        bootstrap and kubeadm control-plane components, rendered by
+#                                                        that kustomize from the CAPI module's config/default as
+#                                                        CAPI's `make release-manifests` does, and metadata.yaml
+#   .cache/testbin/cert-manager-<version>/crds/*.yaml    cert-manager's CRDs (the version clusterctl installs by
+#                                                        default), from the cert-manager Go module
 #   .cache/testbin/paths.json                            where all of the above is (read by src/testenv/testbins.ts)
 #
 # Versions are pinned in the wrapper modules under hack/testbin/ (go.mod + go.sum are committed), so a build is
@@ -227,12 +235,95 @@ ensure_capi_managers() {
   # clusterctl, the same Cluster API release (its own wrapper module: the CLI needs more modules than the managers).
   ensure_binary clusterctl "$WRAPPERS/clusterctl" sigs.k8s.io/cluster-api/cmd/clusterctl "$ldflags" "$bin_dir"
   CLUSTERCTL_JSON="$(json_string "$bin_dir/clusterctl")"
+  ensure_binary kustomize "$WRAPPERS/kustomize" sigs.k8s.io/kustomize/kustomize/v5 "" "$bin_dir"
+  ensure_capi_repository "$bin_dir/kustomize"
+  CAPI_REPOSITORY_JSON="$(json_string "$CAPI_DIR/clusterctl-repository")"
+  ensure_cert_manager_crds
   CAPI_MANAGERS_JSON="{
     \"core\": $(json_string "$bin_dir/cluster-api-controller"),
     \"kubeadmBootstrap\": $(json_string "$bin_dir/kubeadm-bootstrap-controller"),
     \"kubeadmControlPlane\": $(json_string "$bin_dir/kubeadm-control-plane-controller"),
     \"workloadClusterEmulator\": $(json_string "$bin_dir/workload-cluster-emulator")
   }"
+}
+
+# Where `go mod download` put a module (outside any module, so no go.mod/go.sum is touched).
+module_dir() { # <module@version>
+  local scratch dir
+  scratch="$(mktemp -d)"
+  dir="$(cd "$scratch" && go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  rmdir "$scratch"
+  [[ -n "$dir" && -d "$dir" ]] || die "go mod download $1 gave no module directory"
+  echo "$dir"
+}
+
+# CAPI's three providers: the name clusterctl gives each (its directory in a local repository), where its
+# config/default is in the CAPI module, its components file and the image name CAPI's release sets.
+CAPI_PROVIDERS=(
+  "cluster-api core core-components.yaml cluster-api-controller"
+  "bootstrap-kubeadm bootstrap/kubeadm bootstrap-components.yaml kubeadm-bootstrap-controller"
+  "control-plane-kubeadm controlplane/kubeadm control-plane-components.yaml kubeadm-control-plane-controller"
+)
+
+# A clusterctl local repository ({base}/{provider-label}/{version}/{components file, metadata.yaml}) with CAPI's
+# release components: `kustomize build <provider>/config/default` as CAPI's `make release-manifests` runs it, with
+# the manager image its `manifest-modification` target sets (registry.k8s.io/cluster-api/<name>:<version>), set
+# here through an overlay because the module cache is read-only.
+ensure_capi_repository() { # <kustomize binary>
+  local kustomize="$1" repo="$CAPI_DIR/clusterctl-repository" stamp="$CAPI_DIR/clusterctl-repository.stamp"
+  local want mod_dir overlay p label path file image out
+  want="$(printf '%s\n' "$CAPI_VERSION" "$(cat "$kustomize.stamp")" "${CAPI_PROVIDERS[@]}" | sha256sum | cut -c1-16)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -d "$repo" ]]; then
+    say "Cluster API $CAPI_VERSION clusterctl repository: cached ($repo)"
+    return
+  fi
+  require_go
+  mod_dir="$(module_dir "sigs.k8s.io/cluster-api@$CAPI_VERSION")"
+  rm -rf "$repo.tmp"
+  overlay="$(mktemp -d)"
+  for p in "${CAPI_PROVIDERS[@]}"; do
+    read -r label path file image <<<"$p"
+    out="$repo.tmp/$label/$CAPI_VERSION"
+    mkdir -p "$out"
+    # kustomize takes no absolute resource paths.
+    printf '%s\n' "resources:" "- $(realpath -m --relative-to="$overlay" "$mod_dir/$path/config/default")" "images:" \
+      "- name: gcr.io/k8s-staging-cluster-api/$image" "  newName: registry.k8s.io/cluster-api/$image" \
+      "  newTag: $CAPI_VERSION" >"$overlay/kustomization.yaml"
+    "$kustomize" build "$overlay" >"$out/$file" || { rm -rf "$overlay"; die "kustomize build of $path/config/default failed"; }
+    grep -q "image: registry.k8s.io/cluster-api/$image:$CAPI_VERSION" "$out/$file" ||
+      { rm -rf "$overlay"; die "$label: the rendered components do not use image $image (did CAPI rename it?)"; }
+    cp "$mod_dir/metadata.yaml" "$out/metadata.yaml"
+    chmod u+w "$out/metadata.yaml"
+  done
+  rm -rf "$overlay" "$repo" && mv "$repo.tmp" "$repo"
+  echo "$want" >"$stamp"
+  say "Cluster API $CAPI_VERSION clusterctl repository: $repo"
+}
+
+# cert-manager's CRDs, of the version clusterctl installs by default (read from clusterctl's source, so it follows a
+# CAPI bump), from the cert-manager Go module. With them in the apiserver, clusterctl init's cert-manager probe
+# passes and it installs no cert-manager (test/integration/clusterctl-init.test.ts explains why that suffices).
+ensure_cert_manager_crds() {
+  local capi_mod version dir stamp mod_dir
+  capi_mod="$(module_dir "sigs.k8s.io/cluster-api@$CAPI_VERSION")"
+  version="$(sed -n 's/^[[:space:]]*CertManagerDefaultVersion = "\(v[^"]*\)"$/\1/p' \
+    "$capi_mod/cmd/clusterctl/client/config/cert_manager_client.go")"
+  [[ -n "$version" ]] || die "cannot read CertManagerDefaultVersion from clusterctl $CAPI_VERSION's source"
+  dir="$CACHE/cert-manager-$version/crds"
+  stamp="$CACHE/cert-manager-$version/crds.stamp"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$version" ]]; then
+    say "cert-manager $version CRDs: cached ($dir)"
+  else
+    mod_dir="$(module_dir "github.com/cert-manager/cert-manager@$version")"
+    [[ -f "$mod_dir/deploy/crds/cert-manager.io_certificates.yaml" ]] || die "cert-manager $version has no deploy/crds"
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    cp "$mod_dir"/deploy/crds/*.yaml "$dir.tmp/"
+    chmod u+w "$dir.tmp"/*.yaml
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+    echo "$version" >"$stamp"
+    say "cert-manager $version CRDs: $dir"
+  fi
+  CERT_MANAGER_JSON="{ \"version\": \"$version\", \"crdDir\": $(json_string "$dir") }"
 }
 
 json_string() { # JSON-quotes a path (paths with quotes or backslashes are not supported by design: we refuse them)
@@ -249,6 +340,8 @@ write_paths() {
   "capiCrdDir": $(json_string "$CAPI_DIR/crds"),
   "capiManagers": $CAPI_MANAGERS_JSON,
   "clusterctl": $CLUSTERCTL_JSON,
+  "capiRepository": $CAPI_REPOSITORY_JSON,
+  "certManager": $CERT_MANAGER_JSON,
   "kubernetesVersion": "$K8S_VERSION",
   "etcdVersion": "$ETCD_VERSION",
   "capiVersion": "$CAPI_VERSION"
@@ -269,6 +362,8 @@ main() {
   ensure_capi_crds
   CAPI_MANAGERS_JSON=null
   CLUSTERCTL_JSON=null
+  CAPI_REPOSITORY_JSON=null
+  CERT_MANAGER_JSON=null
   if [[ "${CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS:-}" == 1 ]]; then
     say "CAPI managers: skipped (CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS=1)"
   else

@@ -17,6 +17,13 @@ export interface TestBins {
   capiManagers?: CapiManagerBins | null;
   /** clusterctl of the same Cluster API release (hack/testbin/clusterctl); built and absent like capiManagers. */
   clusterctl?: string | null;
+  /**
+   * A clusterctl local repository with Cluster API's core, kubeadm bootstrap and kubeadm control-plane components
+   * of capiVersion, rendered by kustomize from the CAPI module (hack/testbins.sh ensure_capi_repository).
+   */
+  capiRepository?: string | null;
+  /** cert-manager's CRDs, of the version clusterctl installs by default. */
+  certManager?: { version: string; crdDir: string } | null;
   kubernetesVersion: string;
   etcdVersion: string;
   capiVersion: string;
@@ -51,8 +58,10 @@ async function readPaths(file: string, withCapiManagers: boolean): Promise<TestB
       // A paths.json written without them (or before they existed) has none: the script then builds them.
       if (!bins.capiManagers?.workloadClusterEmulator) return undefined;
       for (const bin of Object.values(bins.capiManagers)) await access(bin, constants.X_OK);
-      if (!bins.clusterctl) return undefined;
+      if (!bins.clusterctl || !bins.capiRepository || !bins.certManager) return undefined;
       await access(bins.clusterctl, constants.X_OK);
+      await access(bins.capiRepository, constants.R_OK);
+      await access(bins.certManager.crdDir, constants.R_OK);
     }
     return bins;
   } catch {

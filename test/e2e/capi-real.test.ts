@@ -1,160 +1,34 @@
-import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Writable } from "node:stream";
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeCachedSessions } from "../../src/controllers/credentials.js";
-import { openStackClusterController } from "../../src/controllers/openstackcluster/index.js";
-import { createOpenStackMachineController, MACHINE_FINALIZER } from "../../src/controllers/openstackmachine/index.js";
-import { generateCluster, type TemplateFlavor } from "../../src/manifests/generate/index.js";
-import { stringifyDocuments, type KubeObject } from "../../src/manifests/yaml.js";
-import { createLogger, Manager, Metrics } from "../../src/runtime/index.js";
-import { KubeClient } from "../../src/runtime/kube-client.js";
-import {
-  ensureTestBins,
-  installCrds,
-  repoRoot,
-  startCapiManagers,
-  startControlPlane,
-  type CapiManagers,
-  type ControlPlane,
-} from "../../src/testenv/index.js";
-import { applyManifests } from "../helpers/k8s.js";
-import { SimSession, startTestSimulator, type RunningSimulator } from "../helpers/sim.js";
-import {
-  T,
-  conditionOf,
-  eventually,
-  getOrUndefined,
-  inventory,
-  leftovers,
-  listIn,
-  liveCounts,
-  problemLines,
-  type Obj,
-} from "./capi-real-env.js";
-import type { ResourceType } from "../../src/runtime/index.js";
+import { MACHINE_FINALIZER } from "../../src/controllers/openstackmachine/index.js";
+import type { TemplateFlavor } from "../../src/manifests/generate/index.js";
+import type { KubeClient, ResourceType } from "../../src/runtime/index.js";
+import { SimSession, type RunningSimulator } from "../helpers/sim.js";
+import { T, conditionOf, eventually, getOrUndefined, inventory, leftovers, listIn, liveCounts, type Obj } from "./capi-objects.js";
+import { KUBERNETES_VERSION, startRealCapiEnv, type RealCapiEnv } from "./capi-real-env.js";
 
 // The real Cluster API v1.14 managers (core, kubeadm bootstrap, kubeadm control plane: built from the Go module proxy
 // by hack/testbins.sh and run as processes) together with our controllers and the simulator: a cluster from
 // `capo generate cluster`, applied as a user would, goes as far as it can without a workload cluster (there is no
 // server to run kubeadm on, and the managers' private network namespace reaches no endpoint). Nobody plays any
-// provider's part here: every status is written by the controller that owns it.
+// provider's part here: every status is written by the controller that owns it. (capi-emulated.test.ts adds the
+// workload clusters and finishes the lifecycle.)
 
 const CLUSTER_FINALIZER = "cluster.cluster.x-k8s.io";
 const OSC_FINALIZER = "openstackcluster.infrastructure.cluster.x-k8s.io";
-const KUBERNETES_VERSION = "v1.34.1";
 
+let env: RealCapiEnv | undefined;
 let ns: string;
-let controlPlane: ControlPlane | undefined;
-let kubeConfig: KubeConfig;
 let client: KubeClient;
-let managers: CapiManagers | undefined;
-let ours: Manager | undefined;
-let workDir: string;
-const sims: RunningSimulator[] = [];
-const ourLog: string[] = [];
+const diagnostics = (): string => env?.diagnostics() ?? "";
 
-function diagnostics(): string {
-  return (
-    `--- Cluster API managers (warnings and errors) ---\n${problemLines(managers?.logs() ?? "", 80)}\n` +
-    `--- capo controllers (warnings and errors) ---\n${problemLines(ourLog.join("\n"), 40)}`
-  );
-}
-
-// A kube-apiserver of its own, and Cluster API's managers watching all of it. Why not the run's shared apiserver with
-// the managers confined to our namespace (startCapiManagers' `namespace`)? With --namespace, controller-runtime's
-// cache is a multi-namespace cache whose informers are not SharedIndexInformers, and CAPI v1.14.2's consistency
-// check (util/controller/consistency.go) then fails every later reconcile of KubeadmControlPlane ("failed to cast
-// Machine informer to SharedIndexInformer"): it creates the first Machine and then stops, so deleting the Cluster
-// hangs. And all-namespace managers on the shared apiserver would take over other tests' hand-made Clusters and
-// Machines (the demo stand-in test plays CAPI core itself).
 beforeAll(async () => {
-  const bins = await ensureTestBins();
-  controlPlane = await startControlPlane();
-  await installCrds(controlPlane.kubeconfigPath, [join(repoRoot(), "config", "crd"), bins.capiCrdDir]);
-  kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(controlPlane.kubeconfigPath);
-  client = new KubeClient(kubeConfig);
-  ns = `capi-real-${randomBytes(4).toString("hex")}`;
-  await client.create(T.namespace, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
-  workDir = mkdtempSync(join(tmpdir(), "capo-capi-real-"));
-  const log = createLogger({
-    level: "debug",
-    destination: new Writable({
-      write(chunk: Buffer, _e, cb) {
-        ourLog.push(...chunk.toString().split("\n").filter(Boolean));
-        cb();
-      },
-    }),
-  });
-  // Our controllers as `capo controller --namespace` runs them, with shorter waits between polls.
-  ours = new Manager({ kubeConfig, log, namespace: ns, metrics: new Metrics(), syncPeriodMs: 60_000, shutdownTimeoutMs: 10_000 });
-  ours.add(openStackClusterController({ machinesGoneRequeueMs: 500, backoffBaseMs: 100, backoffMaxMs: 2_000 }));
-  ours.add(createOpenStackMachineController({ pollMinMs: 100, pollMaxMs: 1_000 }));
-  await ours.start();
-  managers = await startCapiManagers({ kubeconfigPath: controlPlane.kubeconfigPath });
+  env = await startRealCapiEnv({ nsPrefix: "capi-real" });
+  ({ ns, client } = env);
 }, 300_000);
 
 afterAll(async () => {
-  await managers?.stop();
-  await ours?.stop();
-  await closeCachedSessions();
-  for (const s of sims) await s.close();
-  client?.close();
-  // For a look at a failed run: CAPO_E2E_LOG_DIR=/some/dir keeps every manager's and controller's full log.
-  const logDir = process.env["CAPO_E2E_LOG_DIR"];
-  if (logDir) {
-    mkdirSync(logDir, { recursive: true });
-    writeFileSync(join(logDir, "capi-managers.log"), managers?.logs() ?? "");
-    writeFileSync(join(logDir, "capo-controllers.log"), ourLog.join("\n"));
-  }
-  await controlPlane?.stop();
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  await env?.stop();
 }, 120_000);
-
-/** `capo generate cluster NAME --flavor F --control-plane-count 1 --worker-count 1` against `sim`, applied for real. */
-async function generateAndApply(name: string, flavor: TemplateFlavor, sim: RunningSimulator): Promise<void> {
-  const cloudsFile = join(workDir, `${name}-clouds.yaml`);
-  writeFileSync(cloudsFile, sim.cloudsYaml("capo-sim"), { mode: 0o600 });
-  const generated = await generateCluster({
-    clusterName: name,
-    namespace: ns,
-    flavor,
-    kubernetesVersion: KUBERNETES_VERSION,
-    controlPlaneCount: 1,
-    workerCount: 1,
-    cloud: "capo-sim",
-    cloudsFile,
-    externalNetwork: "public",
-    image: "ubuntu-24.04",
-    controlPlaneFlavor: "m1.medium",
-    workerFlavor: "m1.small",
-    dnsServers: ["8.8.8.8"],
-    failureDomain: "nova",
-    env: {},
-  });
-  await applyManifests(kubeConfig, stringifyDocuments(generated.objects.map(defaultAsCapiWebhooksWould)), { namespace: ns });
-}
-
-/**
- * CAPI's mutating webhooks are not installed here (the apiserver cannot reach the managers' webhook servers in
- * their private network namespace), so the test applies what they would store for the one object whose controller
- * needs it: the MachineDeployment webhook (core/webhooks/admission/machinedeployment.go) defaults the rollout
- * strategy to RollingUpdate with maxSurge 1, maxUnavailable 0 and labels the object with its cluster. Without that,
- * the MachineDeployment controller fails every pass with "unexpected deployment strategy type: ".
- */
-function defaultAsCapiWebhooksWould(o: KubeObject): KubeObject {
-  if (o.kind !== "MachineDeployment") return o;
-  const spec = o["spec"] as { clusterName: string; rollout?: unknown };
-  return {
-    ...o,
-    metadata: { ...o.metadata, labels: { ...o.metadata?.labels, "cluster.x-k8s.io/cluster-name": spec.clusterName } },
-    spec: { ...spec, rollout: { strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } } },
-  };
-}
 
 const CASES: { flavor: TemplateFlavor; name: string }[] = [
   { flavor: "without-lb", name: "e2e-nolb" },
@@ -171,12 +45,11 @@ describe.each(CASES)("real Cluster API with our controllers: flavor $flavor", ({
     eventually(`${name}: ${what}`, check, diagnostics, ms);
 
   beforeAll(async () => {
-    sim = await startTestSimulator();
-    sims.push(sim);
+    sim = await env!.startSimulator();
   });
 
   it("the Cluster's infrastructure is provisioned by our controller, with our endpoint", async () => {
-    await generateAndApply(name, flavor, sim);
+    await env!.generateAndApply({ name, flavor, sim });
 
     const cluster = await wait("Cluster infrastructure provisioned", async () => {
       const c = await getOrUndefined(client, T.cluster, ns, name);

@@ -94,7 +94,8 @@ describe("workload-cluster emulator", () => {
       { path: "/etc/kubernetes/pki/etcd/ca.crt", content: etcd.cert }, { path: "/etc/kubernetes/pki/etcd/ca.key", content: etcd.key },
       { path: "/run/kubeadm/kubeadm.yaml", content: kubeadm },
     ]));
-    const st = await until("cp-0 registered", async () => { const x = await status(); return x.nodes.length === 1 && x; });
+    // Registration writes the Node first, then the static pods and the etcd member: wait for all of it.
+    const st = await until("cp-0 registered", async () => { const x = await status(); return x.nodes.length === 1 && x.etcdMembers.length > 0 && x; });
     expect(st.nodes[0]).toEqual({ name: "cp-0", providerID: `openstack:///${ids["cp-0"]}`, controlPlane: true, ready: true });
     expect(st.etcdMembers).toEqual(["cp-0"]);
     expect(st.kubeadmConfig).toBe(true);
@@ -115,6 +116,21 @@ describe("workload-cluster emulator", () => {
     await until("md-0 NotReady", async () => (await status()).nodes.find((n) => n.name === "md-0" && !n.ready));
     expect((await s.call("DELETE", `/compute/v2.1/servers/${ids["md-0"]}`)).status).toBe(204);
     await until("md-0 gone", async () => !(await status()).nodes.some((n) => n.name === "md-0"));
+  });
+
+  it("a second control plane joins as an etcd member; deleted, its Node goes and its member stays (etcd keeps it)", async () => {
+    const join = `apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\ncontrolPlane: {}\ndiscovery:\n  bootstrapToken:\n    apiServerEndpoint: ${endpoint}\nnodeRegistration:\n  name: '{{ local_hostname }}'\n`;
+    await boot("cp-1", userData([{ path: "/run/kubeadm/kubeadm-join-config.yaml", content: join }]));
+    await until("cp-1 Ready with its etcd member", async () => {
+      const st = await status();
+      return st.nodes.some((n) => n.name === "cp-1" && n.ready && n.controlPlane) && st.etcdMembers.includes("cp-1");
+    });
+    await until("cp-1 ACTIVE", async () => (await s.call<{ server: { status: string } }>("GET", `/compute/v2.1/servers/${ids["cp-1"]}`)).body.server.status === "ACTIVE");
+    expect((await s.call("DELETE", `/compute/v2.1/servers/${ids["cp-1"]}`)).status).toBe(204);
+    const st = await until("cp-1's Node gone", async () => { const x = await status(); return !x.nodes.some((n) => n.name === "cp-1") && x; });
+    // Only an etcd MemberRemove (what KubeadmControlPlane does) takes a dead machine's member away; never the leader.
+    expect(st.etcdMembers.sort()).toEqual(["cp-0", "cp-1"]);
+    expect(st.etcdLeader).toBe("cp-0");
   });
 
   it("deleting the control plane's server takes the endpoint down", async () => {

@@ -233,7 +233,9 @@ func etcdPods(ctx context.Context, c inmemoryruntime.Client) ([]corev1.Pod, erro
 }
 
 // deleteNode: the machine is gone. Its Node goes (as the cloud controller manager deletes Nodes whose server is
-// gone), with its static pods; its etcd member goes with its data.
+// gone), with its static pods. Its etcd member does not: etcd keeps the members of dead machines (unreachable, never
+// leader) until someone removes them, as KCP does with MemberRemove before it deletes a Machine. The in-memory etcd
+// keeps a member as annotations on its pod, so the etcd pod stays until its member has been removed.
 func (e *emulator) deleteNode(ctx context.Context, endpoint, name string) error {
 	cl, err := e.get(endpoint)
 	if err != nil {
@@ -242,7 +244,16 @@ func (e *emulator) deleteNode(ctx context.Context, endpoint, name string) error 
 	c := e.mgr.GetResourceGroup(endpoint).GetClient()
 	objs := []client.Object{&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}}
 	for _, component := range staticPodComponents {
-		objs = append(objs, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: component + "-" + name, Namespace: metav1.NamespaceSystem}})
+		if component != "etcd" {
+			objs = append(objs, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: component + "-" + name, Namespace: metav1.NamespaceSystem}})
+		}
+	}
+	memberLeft, err := etcdMemberLeft(ctx, c, name)
+	if err != nil {
+		return err
+	}
+	if !memberLeft {
+		objs = append(objs, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "etcd-" + name, Namespace: metav1.NamespaceSystem}})
 	}
 	for _, o := range objs {
 		if err := c.Delete(ctx, o); err != nil && !apierrors.IsNotFound(err) {
@@ -250,10 +261,27 @@ func (e *emulator) deleteNode(ctx context.Context, endpoint, name string) error 
 		}
 	}
 	e.mu.Lock()
-	delete(cl.etcdServing, "etcd-"+name)
-	delete(cl.downNodes, name)
+	if memberLeft {
+		cl.downNodes[name] = true // its member answers nobody, and is never elected leader
+	} else {
+		delete(cl.etcdServing, "etcd-"+name)
+		delete(cl.downNodes, name)
+	}
 	e.mu.Unlock()
 	return ensureEtcdLeader(ctx, c, e.downNodesOf(cl))
+}
+
+// etcdMemberLeft: the node ran an etcd member that nobody has removed yet.
+func etcdMemberLeft(ctx context.Context, c inmemoryruntime.Client, node string) (bool, error) {
+	pod := &corev1.Pod{}
+	if err := c.Get(ctx, objectKey(metav1.NamespaceSystem, "etcd-"+node), pod); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("get etcd pod of %s: %w", node, err)
+	}
+	_, removed := pod.Annotations[cloudv1.EtcdMemberRemoved]
+	return !removed, nil
 }
 
 func objectKey(namespace, name string) client.ObjectKey {

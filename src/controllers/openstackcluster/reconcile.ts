@@ -309,7 +309,7 @@ export class ClusterReconciler {
           s.router = { id: r.resource.id, name: r.resource.name, ...(r.resource.tags?.length ? { tags: r.resource.tags } : {}), ...(ips.length ? { ips } : {}) };
         });
       }
-      await this.stepDone(Conditions.network, "Created", `network ${n.resource.name}, subnet ${sub.resource.cidr}${external ? ", router" : ""}`);
+      await this.stepDone(Conditions.network, "Provisioned", `network ${n.resource.name}, subnet ${sub.resource.cidr}${external ? ", router" : ""}`);
       return [sub.resource];
     }
     if (spec.network) {
@@ -366,7 +366,7 @@ export class ClusterReconciler {
       changes += await service.reconcileRules(group, desiredRules(role, managed, ids, { apiServerPort: port, withBastion }));
     }
     if (changes > 0) this.ctx.log.info({ changes }, "security group rules updated");
-    await this.stepDone(Conditions.securityGroups, "Created", groups.map((g) => g.group.name).join(", "));
+    await this.stepDone(Conditions.securityGroups, "Provisioned", groups.map((g) => g.group.name).join(", "));
   }
 
   private async reconcileAPIEndpoint(session: OpenStackSession, external: Network | undefined, subnets: Subnet[]): Promise<void> {
