@@ -1,12 +1,14 @@
 /**
  * Controller benchmark (`npm run bench`): N clusters x (control planes + workers) against the simulator with
- * injected latency and a server build time, on the local etcd + kube-apiserver, with the CAPI core stand-in playing
- * Cluster API's part and our controllers in a child process (so their memory and CPU are theirs alone). Measures the
- * time until every machine is provisioned, OpenStack requests per machine by service and method (the simulator's
- * request counts), the controllers' peak RSS and CPU time, then deletes everything and checks nothing is left.
+ * injected latency and a server build time, on the local etcd + kube-apiserver, with the REAL Cluster API managers
+ * (core, kubeadm bootstrap, kubeadm control plane) and the workload-cluster emulator, and our controllers in a child
+ * process (so their memory and CPU are theirs alone). Measures, per phase, the time until the clusters' Nodes are
+ * Ready (the emulated workload clusters' API servers report them), OpenStack requests per machine by service and
+ * method (the simulator's request counts), the controllers' peak RSS and CPU time, then deletes everything and checks
+ * nothing is left. Needs what `capo demo` needs (root, for the managers' private network namespace).
  *
- * Flags: --clusters N (10) --machines N (per cluster: 3 control planes when N >= 4, else 1; the rest workers)
- *        --control-planes N (3) --workers N (5) --latency-ms MS (50) --build-ms MS (5000) --timeout-min M (20)
+ * Flags: --clusters N (4) --machines N (per cluster: 3 control planes when N >= 4, else 1; the rest workers)
+ *        --control-planes N (3) --workers N (3) --latency-ms MS (50) --build-ms MS (5000) --timeout-min M (20)
  *        --no-write (print only; default: replace the "Controllers" section of BENCHMARKS.md)
  */
 import { fork, type ChildProcess } from "node:child_process";
@@ -17,8 +19,10 @@ import { fileURLToPath } from "node:url";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { applyObjects } from "../src/demo/apply.js";
 import { simClusterOptions } from "../src/demo/cluster-options.js";
-import { CapiCoreStandIn } from "../src/demo/capi-core-stand-in.js";
+import { defaultAsCapiWebhooksWould } from "../src/demo/capi-defaults.js";
 import { StandInTypes } from "../src/demo/capi-types.js";
+import { allNodesReady, readClusterView, type ClusterView } from "../src/demo/cluster-view.js";
+import type { RealCapi } from "../src/demo/real-capi.js";
 import { startLocalEnvironment, type LocalEnvironment } from "../src/demo/environment.js";
 import { fetchInventory } from "../src/demo/report.js";
 import { generateCluster } from "../src/manifests/generate/index.js";
@@ -54,9 +58,9 @@ export function parseArgs(argv: string[]): Options {
   const machines = num("--machines", 0, 1);
   const cpDefault = machines ? (machines >= 4 ? 3 : 1) : 3;
   const controlPlanes = num("--control-planes", cpDefault, 1);
-  const workers = num("--workers", machines ? Math.max(0, machines - controlPlanes) : 5);
+  const workers = num("--workers", machines ? Math.max(0, machines - controlPlanes) : 3);
   return {
-    clusters: num("--clusters", 10, 1),
+    clusters: num("--clusters", 4, 1),
     controlPlanes,
     workers,
     latencyMs: num("--latency-ms", 50),
@@ -148,11 +152,9 @@ interface Results {
   opts: Options;
   machines: number;
   controllers: string[];
+  capiVersion: string;
   applyMs: number;
-  firstInfraMs: number;
-  infraMs: number;
-  firstMachineMs: number;
-  allMachinesMs: number;
+  phases: Phases;
   deleteMs: number;
   leftovers: Record<string, number>;
   create: { total: number; counts: RequestCount[] };
@@ -161,6 +163,19 @@ interface Results {
   afterCreate: ControllerUsage;
   final: ControllerUsage;
   load: number[];
+}
+
+/** When each phase was first reached, in ms after the apply started. */
+interface Phases {
+  firstInfra: number;
+  allInfra: number;
+  /** The first control-plane Node Ready in some cluster / in every cluster (its control plane initialized). */
+  firstNode: number;
+  firstControlPlaneEverywhere: number;
+  /** Every cluster has all its control-plane Nodes Ready (KCP scaled up one machine at a time). */
+  allControlPlanes: number;
+  /** Every Node of every cluster Ready (workers included), every Machine Running with its nodeRef. */
+  allNodes: number;
 }
 
 async function waitUntil(what: string, deadline: number, check: () => boolean | Promise<boolean>, onTick?: () => void): Promise<number> {
@@ -172,123 +187,120 @@ async function waitUntil(what: string, deadline: number, check: () => boolean | 
   }
 }
 
+const clusterName = (i: number): string => `bench-${String(i).padStart(2, "0")}`;
+const readyControlPlanes = (v: ClusterView): number => v.nodes.filter((n) => n.controlPlane && n.ready).length;
+
+/** Polls every cluster's view until all Nodes are Ready, recording each phase the first time it is reached. */
+async function waitForNodes(kube: KubeClient, capi: RealCapi, opts: Options, t0: number): Promise<Phases> {
+  const perCluster = opts.controlPlanes + opts.workers;
+  const at: Partial<Record<keyof Phases, number>> = {};
+  let views: ClusterView[] = [];
+  let lastLine = "";
+  const progress = (): void => {
+    const line =
+      `clusters provisioned ${views.filter((v) => v.infrastructureProvisioned).length}/${opts.clusters}, ` +
+      `control-plane Nodes Ready ${views.reduce((n, v) => n + readyControlPlanes(v), 0)}/${opts.clusters * opts.controlPlanes}, ` +
+      `all Nodes Ready ${views.reduce((n, v) => n + v.nodes.filter((x) => x.ready).length, 0)}/${opts.clusters * perCluster}`;
+    if (line !== lastLine) say(`  ${Math.round((Date.now() - t0) / 1000)} s: ${line}`);
+    lastLine = line;
+  };
+  const mark = (k: keyof Phases, reached: boolean): void => {
+    if (reached) at[k] ??= Date.now() - t0;
+  };
+  await waitUntil("all Nodes Ready", t0 + opts.timeoutMs, async () => {
+    views = await Promise.all(Array.from({ length: opts.clusters }, (_, i) => readClusterView(kube, capi, NAMESPACE, clusterName(i))));
+    mark("firstInfra", views.some((v) => v.infrastructureProvisioned));
+    mark("allInfra", views.every((v) => v.infrastructureProvisioned));
+    mark("firstNode", views.some((v) => readyControlPlanes(v) > 0));
+    mark("firstControlPlaneEverywhere", views.every((v) => readyControlPlanes(v) > 0));
+    mark("allControlPlanes", views.every((v) => readyControlPlanes(v) === opts.controlPlanes));
+    mark("allNodes", views.every((v) => allNodesReady(v, perCluster)));
+    return at.allNodes !== undefined;
+  }, progress);
+  progress();
+  const all = at.allNodes ?? Date.now() - t0;
+  return {
+    firstInfra: at.firstInfra ?? all,
+    allInfra: at.allInfra ?? all,
+    firstNode: at.firstNode ?? all,
+    firstControlPlaneEverywhere: at.firstControlPlaneEverywhere ?? all,
+    allControlPlanes: at.allControlPlanes ?? all,
+    allNodes: all,
+  };
+}
+
+async function generateAll(opts: Options, cloudsFile: string): Promise<KubernetesObject[]> {
+  const objects: KubernetesObject[] = [];
+  for (let i = 0; i < opts.clusters; i++) {
+    const g = await generateCluster(
+      simClusterOptions({ clusterName: clusterName(i), namespace: NAMESPACE, controlPlanes: opts.controlPlanes, workers: opts.workers, cloudsFile }),
+    );
+    // CAPI's webhooks are not reachable (src/demo/capi-defaults.ts): store what its defaulting would.
+    objects.push(...(g.objects.map(defaultAsCapiWebhooksWould) as KubernetesObject[]));
+  }
+  return objects;
+}
+
+/** Deletes every Cluster (the real managers delete Machines, our controllers the servers and the rest). */
+async function deleteAll(kube: KubeClient, opts: Options, adminUrl: string): Promise<{ deleteMs: number; leftovers: Record<string, number> }> {
+  const d0 = Date.now();
+  for (let i = 0; i < opts.clusters; i++) await kube.delete(StandInTypes.cluster, NAMESPACE, clusterName(i));
+  const deletedAt = await waitUntil("deletion", d0 + opts.timeoutMs, async () => {
+    const left = await kube.list(StandInTypes.cluster, { namespace: NAMESPACE });
+    return left.items.length === 0;
+  });
+  const inventory = await fetchInventory(adminUrl, PROJECT);
+  const leftovers = Object.fromEntries(Object.entries(inventory?.counts ?? {}).filter(([, n]) => n > 0));
+  say(`- all clusters deleted in ${secs(deletedAt - d0)}; OpenStack resources left: ${JSON.stringify(leftovers)}`);
+  return { deleteMs: deletedAt - d0, leftovers };
+}
+
 async function run(opts: Options): Promise<Results> {
-  const machinesPerCluster = opts.controlPlanes + opts.workers;
-  const total = opts.clusters * machinesPerCluster;
+  const total = opts.clusters * (opts.controlPlanes + opts.workers);
   say(
     `bench: ${opts.clusters} clusters x (${opts.controlPlanes} control plane + ${opts.workers} workers) = ${total} machines; ` +
-      `simulator latency ${opts.latencyMs} ms per request, server build ${opts.buildMs} ms`,
+      `simulator latency ${opts.latencyMs} ms per request, server build ${opts.buildMs} ms; real Cluster API managers + emulator`,
   );
   const load = loadavg();
   let env: LocalEnvironment | undefined;
   let controllers: ControllerProcess | undefined;
-  let standIn: CapiCoreStandIn | undefined;
-  const client = { current: undefined as KubeClient | undefined };
+  let kube: KubeClient | undefined;
   try {
     env = await startLocalEnvironment({
       simConfig: { quotas: unlimitedQuotas(), timing: { buildDelayMs: opts.buildMs } },
       faults: { latencyMs: { "*": opts.latencyMs } },
       startControllers: false,
+      realCapi: true,
       onStep: (m) => say(`- ${m}`),
     });
     const missing = env.missingControllers;
     if (missing.length > 0) throw new Error(`controllers not registered in src/controllers/index.ts: ${missing.join(", ")}`);
+    if (!env.capi) throw new Error("the local environment started without the Cluster API managers");
     controllers = await ControllerProcess.start(env.controlPlane.kubeconfigPath, env.controllerLogPath);
     say(`- controllers in child process: ${controllers.controllers.join(", ")} (log ${env.controllerLogPath})`);
-    const kube = new KubeClient(env.kubeConfig, { userAgent: "capo-bench" });
-    client.current = kube;
-
-    const objects: KubernetesObject[] = [];
-    for (let i = 0; i < opts.clusters; i++) {
-      const g = await generateCluster(
-        simClusterOptions({
-          clusterName: `bench-${String(i).padStart(2, "0")}`,
-          namespace: NAMESPACE,
-          controlPlanes: opts.controlPlanes,
-          workers: opts.workers,
-          cloudsFile: env.cloudsYamlPath,
-        }),
-      );
-      objects.push(...(g.objects as KubernetesObject[]));
-    }
+    kube = new KubeClient(env.kubeConfig, { userAgent: "capo-bench" });
+    const objects = await generateAll(opts, env.cloudsYamlPath);
 
     await resetSimRequests(env.sim.adminUrl);
     const t0 = Date.now();
     await applyObjects(kube, objects, "capo-bench");
     const applyMs = Date.now() - t0;
     say(`- applied ${objects.length} objects in ${secs(applyMs)}`);
-    const si = new CapiCoreStandIn({ kubeConfig: env.kubeConfig, namespace: NAMESPACE, intervalMs: 250 });
-    standIn = si;
-    si.start();
-
-    const deadline = t0 + opts.timeoutMs;
-    let lastLine = "";
-    const progress = () => {
-      const v = si.clusters();
-      const line = `  ${Math.round((Date.now() - t0) / 1000)} s: clusters provisioned ${v.filter((c) => c.infrastructureProvisioned).length}/${opts.clusters}, machines provisioned ${v.reduce((n, c) => n + c.machinesProvisioned, 0)}/${total}`;
-      if (line.replace(/^\s+\d+ s/, "") !== lastLine.replace(/^\s+\d+ s/, "")) say(line);
-      lastLine = line;
-    };
-    // One poll records every milestone the first time it is reached.
-    const at: { firstInfra?: number; allInfra?: number; firstMachine?: number; allMachines?: number } = {};
-    const allAt = await waitUntil(
-      "all machines",
-      deadline,
-      () => {
-        const v = si.clusters();
-        const now = Date.now();
-        if (v.some((c) => c.infrastructureProvisioned)) at.firstInfra ??= now;
-        if (v.length === opts.clusters && v.every((c) => c.infrastructureProvisioned)) at.allInfra ??= now;
-        if (v.some((c) => c.machinesProvisioned > 0)) at.firstMachine ??= now;
-        return v.length === opts.clusters && v.every((c) => c.machines === machinesPerCluster && c.machinesProvisioned === machinesPerCluster);
-      },
-      progress,
-    );
-    progress();
+    const phases = await waitForNodes(kube, env.capi, opts, t0);
     const create = await simRequests(env.sim.adminUrl);
     const afterCreate = await controllers.usage();
-    say(`- all ${total} machines provisioned ${secs(allAt - t0)} after the apply started`);
+    say(`- all ${total} Nodes Ready ${secs(phases.allNodes)} after the apply started`);
 
     await resetSimRequests(env.sim.adminUrl);
-    const d0 = Date.now();
-    for (let i = 0; i < opts.clusters; i++) await kube.delete(StandInTypes.cluster, NAMESPACE, `bench-${String(i).padStart(2, "0")}`);
-    const adminUrl = env.sim.adminUrl;
-    const deletedAt = await waitUntil("deletion", d0 + opts.timeoutMs, async () => {
-      const left = await kube.list(StandInTypes.cluster, { namespace: NAMESPACE });
-      return left.items.length === 0;
-    });
-    const del = await simRequests(adminUrl);
-    const inventory = await fetchInventory(adminUrl, PROJECT);
-    const leftovers = Object.fromEntries(Object.entries(inventory?.counts ?? {}).filter(([, n]) => n > 0));
-    say(`- all clusters deleted in ${secs(deletedAt - d0)}; OpenStack resources left: ${JSON.stringify(leftovers)}`);
-
-    await si.stop();
-    standIn = undefined;
+    const { deleteMs, leftovers } = await deleteAll(kube, opts, env.sim.adminUrl);
+    const del = await simRequests(env.sim.adminUrl);
     const { idle, controllers: names } = controllers;
     const final = await controllers.stop();
     controllers = undefined;
-    return {
-      opts,
-      machines: total,
-      controllers: names,
-      applyMs,
-      firstInfraMs: (at.firstInfra ?? allAt) - t0,
-      infraMs: (at.allInfra ?? allAt) - t0,
-      firstMachineMs: (at.firstMachine ?? allAt) - t0,
-      allMachinesMs: allAt - t0,
-      deleteMs: deletedAt - d0,
-      leftovers,
-      create,
-      del,
-      idle,
-      afterCreate,
-      final,
-      load,
-    };
+    return { opts, machines: total, controllers: names, capiVersion: env.bins.capiVersion, applyMs, phases, deleteMs, leftovers, create, del, idle, afterCreate, final, load };
   } finally {
-    await standIn?.stop();
     controllers?.kill();
-    client.current?.close();
+    kube?.close();
     await env?.stop();
   }
 }
@@ -319,21 +331,21 @@ export function renderSection(r: Results): string {
   lines.push(
     `Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? "?"}, Node ${process.version}, load average at start ${r.load.map((l) => l.toFixed(2)).join(" / ")}. ` +
       `Local etcd + kube-apiserver; the simulator with ${o.latencyMs} ms added latency on every OpenStack request and ${o.buildMs} ms server ` +
-      `(and load balancer) build time; Cluster API's part played by the CAPI core stand-in (src/demo/capi-core-stand-in.ts, polling every ` +
-      `250 ms, so times carry up to ~0.5 s of polling delay); our controllers, ${r.controllers.join(", ")} (their defaults), ` +
+      `(and load balancer) build time; the real Cluster API ${r.capiVersion} core, kubeadm bootstrap and kubeadm control-plane managers ` +
+      "with the workload-cluster emulator (src/emulator: servers boot their kubeadm user data and register Nodes; times are read by " +
+      `polling every 250 ms); our controllers, ${r.controllers.join(", ")} (their defaults), ` +
       "in a child process of their own, so RSS and CPU below are theirs alone.",
   );
   lines.push("");
-  lines.push("| measure | value |");
+  const p = r.phases;
+  lines.push("| measure (times after the apply started) | value |");
   lines.push("|---|---|");
   lines.push(`| clusters × machines | ${o.clusters} × (${o.controlPlanes} control plane + ${o.workers} worker${o.workers === 1 ? "" : "s"}) = ${r.machines} machines |`);
   lines.push(`| apply of all manifests | ${secs(r.applyMs)} |`);
-  lines.push(
-    `| cluster infrastructure provisioned (network, router, security groups, LB, endpoint) | first cluster ${secs(r.firstInfraMs)}, ` +
-      `all ${o.clusters} ${secs(r.infraMs)} after apply |`,
-  );
-  lines.push(`| first machine provisioned | ${secs(r.firstMachineMs)} after apply |`);
-  lines.push(`| **all ${r.machines} machines provisioned** | **${secs(r.allMachinesMs)}** after apply |`);
+  lines.push(`| cluster infrastructure provisioned (network, router, security groups, LB, endpoint) | first cluster ${secs(p.firstInfra)}, all ${o.clusters} ${secs(p.allInfra)} |`);
+  lines.push(`| first control-plane Node Ready (control plane initialized) | first cluster ${secs(p.firstNode)}, all ${o.clusters} ${secs(p.firstControlPlaneEverywhere)} |`);
+  lines.push(`| all ${o.clusters * o.controlPlanes} control-plane Nodes Ready (KCP scales up one machine at a time) | ${secs(p.allControlPlanes)} |`);
+  lines.push(`| **all ${r.machines} Nodes Ready** (workers included; every Machine Running with its nodeRef) | **${secs(p.allNodes)}** |`);
   lines.push(`| all clusters deleted (servers, ports, LBs, networks ... gone) | ${secs(r.deleteMs)} |`);
   lines.push(`| OpenStack resources left after delete | ${Object.keys(r.leftovers).length === 0 ? "none" : JSON.stringify(r.leftovers)} |`);
   const createTotal = openStackTotal(r.create.counts);
@@ -343,7 +355,7 @@ export function renderSection(r: Results): string {
   lines.push(`| controller peak RSS (getrusage maxrss) | ${(r.final.maxRssKiB / 1024).toFixed(0)} MiB (idle after start: ${(r.idle.maxRssKiB / 1024).toFixed(0)} MiB) |`);
   lines.push(`| controller peak heap used (sampled every 250 ms) | ${mib(r.final.peakHeapUsedBytes)} |`);
   lines.push(
-    `| controller CPU time (user + system) | ${cpuSecs(r.afterCreate).toFixed(1)} s until all machines were provisioned, ` +
+    `| controller CPU time (user + system) | ${cpuSecs(r.afterCreate).toFixed(1)} s until all Nodes were Ready, ` +
       `${cpuSecs(r.final).toFixed(1)} s in total with deletion |`,
   );
   lines.push("");

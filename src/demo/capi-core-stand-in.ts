@@ -63,7 +63,9 @@ const PREFIX = "simulated CAPI core:";
 
 /**
  * Plays Cluster API core's part (and that of the kubeadm bootstrap and control-plane providers) for clusters whose
- * manifests were applied, WITHOUT the real CAPI managers — for `capo demo`, the benchmark and tests. Each pass it:
+ * manifests were applied, WITHOUT the real CAPI managers. `capo demo` and the benchmark run the real managers now
+ * (src/demo/real-capi.ts); this stays for tests that need no root or no workload cluster (the seed walkthrough e2e,
+ * the real-OpenStack tier, the image and conversion-webhook tests). Each pass it:
  * owns the OpenStackCluster (and the KubeadmControlPlane, MachineDeployments and their templates) by the Cluster;
  * once the infrastructure is provisioned, creates control-plane Machines from the KubeadmControlPlane (the first one,
  * then the rest once the first is provisioned, as kubeadm init-then-join would) and worker Machines from the

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -10,6 +10,7 @@ import { startSimulator, type FaultConfig, type RunningSimulator, type SimConfig
 import { ensureTestBins, installCrds, repoRoot, startControlPlane, type ControlPlane, type TestBins } from "../testenv/index.js";
 import { onProcessExit } from "../testenv/exit-cleanup.js";
 import { errorMessage } from "../util/errors.js";
+import { missingForRealCapi, startRealCapi, type RealCapi } from "./real-capi.js";
 
 /** The controllers the demo and the benchmark need, by their registered name. */
 export const REQUIRED_CONTROLLERS = ["openstackcluster", "openstackmachine"] as const;
@@ -23,6 +24,11 @@ export interface LocalEnvironmentOptions {
   startControllers?: boolean;
   /** Default: the registry in src/controllers/index.ts. */
   controllerDefs?: readonly ControllerDefinition[];
+  /**
+   * Also run the real Cluster API managers and the workload-cluster emulator (built on first use, with progress);
+   * refuses up front, naming what is missing, when this machine cannot run them. Default false.
+   */
+  realCapi?: boolean;
   /** Progress messages ("starting the simulator ..."). */
   onStep?: (message: string) => void;
 }
@@ -42,34 +48,58 @@ export interface LocalEnvironment {
   readonly controllers: string[];
   /** Required controllers that are not registered in src/controllers/index.ts. */
   readonly missingControllers: string[];
+  /** The real Cluster API managers and the emulator, when `realCapi` was asked for. */
+  readonly capi: RealCapi | undefined;
   /** Stops everything that was started, in reverse order, and removes the work dir. Safe to call twice. */
   stop(): Promise<void>;
 }
 
-function testBinsCached(): boolean {
+/** Whether hack/testbins.sh already recorded what we need (then ensureTestBins takes a second). */
+function testBinsCached(withCapiManagers: boolean): boolean {
   const dir = process.env["CAPO_TESTBIN_DIR"] ?? join(repoRoot(), ".cache", "testbin");
-  return existsSync(join(dir, "paths.json"));
+  try {
+    const paths = JSON.parse(readFileSync(join(dir, "paths.json"), "utf8")) as TestBins;
+    return !withCapiManagers || Boolean(paths.capiManagers?.workloadClusterEmulator);
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses before anything starts when the real Cluster API managers cannot run here, naming each missing thing. */
+function checkRealCapiPrerequisites(cached: boolean): void {
+  const missing = missingForRealCapi(!cached);
+  if (missing.length === 0) return;
+  throw new Error(
+    `the demo runs the real Cluster API managers, and this machine lacks:\n  - ${missing.join("\n  - ")}`,
+  );
 }
 
 /** Runs hack/testbins.sh with its progress on our stderr (a cold build takes minutes), then reads the paths. */
-async function provideTestBins(onStep: (m: string) => void): Promise<TestBins> {
-  if (!testBinsCached()) {
+async function provideTestBins(onStep: (m: string) => void, withCapiManagers: boolean): Promise<TestBins> {
+  const cached = testBinsCached(withCapiManagers);
+  if (withCapiManagers) checkRealCapiPrerequisites(cached);
+  if (!cached) {
     onStep(
-      "building kube-apiserver and etcd and fetching Cluster API's CRDs from the Go module proxy with " +
-        "hack/testbins.sh: this happens once and may take several minutes the first time",
+      "building kube-apiserver and etcd" +
+        (withCapiManagers ? ", Cluster API's managers and the workload-cluster emulator" : "") +
+        " and fetching Cluster API's CRDs from the Go module proxy with hack/testbins.sh: this happens once and " +
+        "may take several minutes (later runs start in seconds)",
     );
-    await new Promise<void>((resolve, reject) => {
-      // The demo plays CAPI core itself, so the real CAPI managers (only the tests run them) are not built here.
-      const child = spawn("bash", [join(repoRoot(), "hack", "testbins.sh")], {
-        cwd: repoRoot(),
-        stdio: ["ignore", "ignore", "inherit"],
-        env: { ...process.env, CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS: "1" },
-      });
-      child.once("error", reject);
-      child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`hack/testbins.sh failed (exit code ${code ?? "?"}); see its messages above`))));
-    });
+    await runTestBinsScript(withCapiManagers);
   }
-  return ensureTestBins({ withCapiManagers: false });
+  return ensureTestBins({ withCapiManagers });
+}
+
+function runTestBinsScript(withCapiManagers: boolean): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn("bash", [join(repoRoot(), "hack", "testbins.sh")], {
+      cwd: repoRoot(),
+      stdio: ["ignore", "ignore", "inherit"],
+      env: withCapiManagers ? process.env : { ...process.env, CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS: "1" },
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`hack/testbins.sh failed (exit code ${code ?? "?"}); see its messages above`))));
+  });
 }
 
 /**
@@ -100,7 +130,7 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
   };
 
   try {
-    const bins = await provideTestBins(onStep);
+    const bins = await provideTestBins(onStep, opts.realCapi === true);
 
     onStep("starting the OpenStack simulator");
     const sim = await startSimulator({ config: opts.simConfig, faults: opts.faults });
@@ -130,6 +160,13 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
       manager = running.manager;
     }
 
+    let capi: RealCapi | undefined;
+    if (opts.realCapi) {
+      onStep(`starting Cluster API ${bins.capiVersion}'s managers and the workload-cluster emulator in a private network namespace`);
+      capi = await startRealCapi({ bins, kubeconfigPath: controlPlane.kubeconfigPath, simAdminUrl: sim.adminUrl, workDir });
+      stops.push(capi.stop);
+    }
+
     return {
       workDir,
       sim,
@@ -141,6 +178,7 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
       manager,
       controllers: opts.startControllers !== false ? names : [],
       missingControllers,
+      capi,
       stop,
     };
   } catch (e) {

@@ -157,3 +157,12 @@ export function renderInventory(p: InventoryProject): string {
   }
   return out.length > 0 ? out.join("\n") : "  (none)";
 }
+
+/** The workload cluster's Nodes, as its API server (the emulator) reports them. */
+export function renderNodes(nodes: { name: string; providerID: string; controlPlane: boolean; ready: boolean }[]): string {
+  const sorted = [...nodes].sort((a, b) => Number(b.controlPlane) - Number(a.controlPlane) || a.name.localeCompare(b.name));
+  return table([
+    ["NODE", "ROLE", "READY", "PROVIDER ID"],
+    ...sorted.map((n) => [n.name, n.controlPlane ? "control-plane" : "worker", String(n.ready), n.providerID]),
+  ]);
+}

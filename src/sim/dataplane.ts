@@ -10,8 +10,12 @@ export interface DataplaneView {
   servers: DataplaneServer[];
   /** Floating IPs bound to a port: traffic to `ip` goes to `fixedIp` on the port's device. */
   floatingIps: { ip: string; portId: string; fixedIp: string | null }[];
-  /** Ports with a device: which server (or load balancer) owns which fixed address. */
-  ports: { id: string; deviceId: string; deviceOwner: string; fixedIps: string[] }[];
+  /**
+   * Ports with a device: which server (or load balancer) owns which fixed address on which network. Clusters on
+   * separate networks reuse the same addresses (every generated cluster takes 10.6.0.0/24), so an address alone names
+   * no server.
+   */
+  ports: { id: string; networkId: string; deviceId: string; deviceOwner: string; fixedIps: string[] }[];
   /** Load balancers that forward: VIP port, and per listener port the pool members that take traffic. */
   loadBalancers: DataplaneLoadBalancer[];
 }
@@ -28,7 +32,8 @@ export interface DataplaneLoadBalancer {
   id: string;
   vipPortId: string;
   vipAddress: string;
-  listeners: { port: number; members: { address: string; port: number }[] }[];
+  /** A member's `networkId`: its subnet's network, or (no subnet given) the VIP's, as Octavia reaches it. */
+  listeners: { port: number; members: { address: string; port: number; networkId: string }[] }[];
 }
 
 export function dataplaneView(world: World): DataplaneView {
@@ -42,6 +47,7 @@ export function dataplaneView(world: World): DataplaneView {
       .filter((p) => p["device_id"])
       .map((p) => ({
         id: p.id,
+        networkId: p["network_id"] as string,
         deviceId: p["device_id"] as string,
         deviceOwner: (p["device_owner"] as string | undefined) ?? "",
         fixedIps: ((p["fixed_ips"] as { ip_address: string }[] | undefined) ?? []).map((x) => x.ip_address),
@@ -57,6 +63,11 @@ function loadBalancerView(world: World, lb: Rec): DataplaneLoadBalancer {
   const d = world.data;
   const ids = new Set(((lb["listeners"] as { id: string }[] | undefined) ?? []).map((l) => l.id));
   const listeners = Object.values(d.listeners).filter((l) => ids.has(l.id) && l["admin_state_up"] !== false);
+  const vipNetwork = (lb["vip_network_id"] as string | undefined) ?? (d.ports[lb["vip_port_id"] as string]?.["network_id"] as string | undefined) ?? "";
+  const networkOf = (m: Rec): string => {
+    const subnet = m["subnet_id"] ? d.subnets[m["subnet_id"] as string] : undefined;
+    return (subnet?.["network_id"] as string | undefined) ?? vipNetwork;
+  };
   return {
     id: lb.id,
     vipPortId: lb["vip_port_id"] as string,
@@ -68,7 +79,7 @@ function loadBalancerView(world: World, lb: Rec): DataplaneLoadBalancer {
         : [];
       return {
         port: l["protocol_port"] as number,
-        members: members.map((m) => ({ address: m["address"] as string, port: m["protocol_port"] as number })),
+        members: members.map((m) => ({ address: m["address"] as string, port: m["protocol_port"] as number, networkId: networkOf(m) })),
       };
     }),
   };

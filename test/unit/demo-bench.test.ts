@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { parseArgs, replaceSection } from "../../bench/run.js";
 
 describe("bench flags", () => {
-  it("defaults to 10 clusters x (3 control planes + 5 workers), 50 ms latency, 5 s builds, writing BENCHMARKS.md", () => {
-    expect(parseArgs([])).toMatchObject({ clusters: 10, controlPlanes: 3, workers: 5, latencyMs: 50, buildMs: 5000, write: true });
+  it("defaults to 4 clusters x (3 control planes + 3 workers), 50 ms latency, 5 s builds, writing BENCHMARKS.md", () => {
+    expect(parseArgs([])).toMatchObject({ clusters: 4, controlPlanes: 3, workers: 3, latencyMs: 50, buildMs: 5000, write: true });
   });
 
   it("--machines N splits N machines per cluster into control planes and workers", () => {

@@ -44,9 +44,9 @@ describe("serversBehind", () => {
   const base: DataplaneView = {
     servers: [],
     ports: [
-      { id: "p1", deviceId: "s1", deviceOwner: "compute:nova", fixedIps: ["10.6.0.11"] },
-      { id: "p2", deviceId: "s2", deviceOwner: "compute:nova", fixedIps: ["10.6.0.12"] },
-      { id: "vip", deviceId: "lb-1", deviceOwner: "Octavia", fixedIps: ["10.6.0.5"] },
+      { id: "p1", networkId: "net-a", deviceId: "s1", deviceOwner: "compute:nova", fixedIps: ["10.6.0.11"] },
+      { id: "p2", networkId: "net-a", deviceId: "s2", deviceOwner: "compute:nova", fixedIps: ["10.6.0.12"] },
+      { id: "vip", networkId: "net-a", deviceId: "lb-1", deviceOwner: "Octavia", fixedIps: ["10.6.0.5"] },
     ],
     floatingIps: [],
     loadBalancers: [],
@@ -63,12 +63,25 @@ describe("serversBehind", () => {
       ...base,
       floatingIps: [{ ip: "172.24.4.20", portId: "vip", fixedIp: "10.6.0.5" }],
       loadBalancers: [{ id: "lb-1", vipPortId: "vip", vipAddress: "10.6.0.5", listeners: [
-        { port: 6443, members: [{ address: "10.6.0.11", port: 6443 }, { address: "10.6.0.12", port: 22 }] },
+        { port: 6443, members: [{ address: "10.6.0.11", port: 6443, networkId: "net-a" }, { address: "10.6.0.12", port: 22, networkId: "net-a" }] },
       ] }],
     };
     expect([...serversBehind(view, "172.24.4.20:6443")]).toEqual(["s1"]);
     expect(serversBehind(view, "172.24.4.20:443").size).toBe(0);
     const empty = { ...view, loadBalancers: [{ ...view.loadBalancers[0]!, listeners: [{ port: 6443, members: [] }] }] };
     expect(serversBehind(empty, "172.24.4.20:6443").size).toBe(0);
+  });
+
+  it("a member's address names the server on the member's network: clusters on separate networks reuse addresses", () => {
+    // Two clusters, both on 10.6.0.0/24: cluster B's server holds the same address as cluster A's, on net-b.
+    const view: DataplaneView = {
+      ...base,
+      ports: [...base.ports, { id: "p3", networkId: "net-b", deviceId: "s3", deviceOwner: "compute:nova", fixedIps: ["10.6.0.11"] }],
+      floatingIps: [{ ip: "172.24.4.20", portId: "vip", fixedIp: "10.6.0.5" }],
+      loadBalancers: [{ id: "lb-1", vipPortId: "vip", vipAddress: "10.6.0.5", listeners: [
+        { port: 6443, members: [{ address: "10.6.0.11", port: 6443, networkId: "net-a" }] },
+      ] }],
+    };
+    expect([...serversBehind(view, "172.24.4.20:6443")]).toEqual(["s1"]);
   });
 });

@@ -30,15 +30,17 @@ export function registerDemo(program: Command): void {
     .command("demo")
     .description(
       "Run the whole flow on this machine: the OpenStack simulator, a local etcd + kube-apiserver with the CRDs, " +
-        "capo's controllers, a generated cluster, and a SIMULATED Cluster API core that creates its Machines. " +
-        "Shows progress, the resulting objects and the OpenStack resources behind them, then runs until Ctrl-C " +
-        "(which removes everything). The first run builds kube-apiserver and etcd from the Go module proxy.",
+        "capo's controllers, the real Cluster API core/kubeadm managers and a workload-cluster emulator (the servers " +
+        "boot their kubeadm user data and register Nodes), and a generated cluster. Shows progress until every Node is " +
+        "Ready, the resulting objects, Nodes and OpenStack resources, then runs until Ctrl-C (which removes " +
+        "everything). Needs root (a private network namespace for the managers); the first run builds kube-apiserver, " +
+        "etcd, the Cluster API managers and the emulator from the Go module proxy.",
     )
     .option("--exit", "exit after showing the result instead of running until Ctrl-C", false)
     .option("--flavor <flavor>", `cluster template flavor: ${FLAVORS.join(" | ")}`, flavor, "default")
     .option("--control-planes <n>", "control-plane machines", count("--control-planes", 1), 1)
     .option("--workers <n>", "worker machines", count("--workers", 0), 2)
-    .option("--timeout <duration>", "how long to wait for every machine to be provisioned", "5m")
+    .option("--timeout <duration>", "how long to wait for every Node to be Ready", "5m")
     .action(async (flags: DemoFlags) => {
       await runDemo({
         exit: flags.exit,
