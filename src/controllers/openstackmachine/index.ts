@@ -20,6 +20,8 @@ import { openStackSessionFor } from "../credentials.js";
 import { ConditionType, getCondition, Reason } from "./conditions.js";
 import { reconcileDelete, removeFinalizerIfPresent } from "./reconcile-delete.js";
 import { reconcileNormal } from "./reconcile-normal.js";
+import { isSteady, machineFingerprint } from "./steady.js";
+import { DEFAULT_VERIFY_EVERY_MS, SteadyStateMemo } from "../steady-state.js";
 import { clientsOf, MachineScope, type MachineControllerOptions } from "./scope.js";
 import {
   CONTROL_PLANE_LABEL,
@@ -45,6 +47,7 @@ function machinesOfCluster(cache: CacheLookup, namespace: string | undefined, cl
 
 /** The OpenStackMachine controller. Options exist for tests (timings, crash points) and an injected session. */
 export function createOpenStackMachineController(opts: MachineControllerOptions = {}): ControllerDefinition {
+  const memo = new SteadyStateMemo(opts.verifyEveryMs ?? DEFAULT_VERIFY_EVERY_MS);
   return defineController({
     name: "openstackmachine",
     primary: OpenStackMachineType,
@@ -73,7 +76,7 @@ export function createOpenStackMachineController(opts: MachineControllerOptions 
         },
       },
     ],
-    reconcile: (key, ctx) => reconcileMachine(key, ctx, opts),
+    reconcile: (key, ctx) => reconcileMachine(key, ctx, opts, memo),
   });
 }
 
@@ -81,7 +84,7 @@ function isPaused(obj: KubernetesObject | undefined): boolean {
   return !!obj?.metadata?.annotations && PAUSED_ANNOTATION in obj.metadata.annotations;
 }
 
-async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: MachineControllerOptions): Promise<ReconcileResult> {
+async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: MachineControllerOptions, memo: SteadyStateMemo): Promise<ReconcileResult> {
   if (!ctx.cache.get<OpenStackMachineObject>(OpenStackMachineType, key)) return;
   // Decisions about creating things are made on the object as stored, never on a cache entry that may lag our
   // own last status write.
@@ -113,6 +116,7 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
 
   const identityRef = cached.spec.identityRef ?? osc?.spec.identityRef;
   if (deleting) {
+    memo.forget(cached);
     if (!identityRef) {
       // Without credentials nothing can be cleaned up; the cluster (and its Secret) is already gone.
       await ctx.events.event(cached, "Warning", "NoCredentials", "no identityRef and no OpenStackCluster: removing the finalizer without cleanup");
@@ -149,8 +153,16 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
   if (!cached.metadata?.finalizers?.includes(MACHINE_FINALIZER)) {
     scope.osm = await addFinalizer(ctx.client, OpenStackMachineType, cached, MACHINE_FINALIZER);
   }
+  // An ACTIVE server verified with the same inputs needs no polling: status churn costs no OpenStack request.
+  if (isSteady(scope.osm) && memo.isVerified(scope.osm, machineFingerprint(scope))) {
+    ctx.log.debug("verified recently with the same inputs: no OpenStack request");
+    return;
+  }
+  memo.forget(scope.osm);
   const clients = clientsOf(await sessionFor(ctx, ns, identityRef, opts));
-  return reconcileNormal(scope, clients);
+  const result = await reconcileNormal(scope, clients);
+  if (!result && isSteady(scope.osm)) memo.record(scope.osm, machineFingerprint(scope));
+  return result;
 }
 
 async function sessionFor(
