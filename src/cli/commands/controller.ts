@@ -1,4 +1,3 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import type { ControllerDefinition } from "../../runtime/index.js";
@@ -6,6 +5,8 @@ import { controllers } from "../../controllers/index.js";
 import { parseDuration } from "../../runtime/duration.js";
 import { parseBindAddress } from "../../runtime/http-server.js";
 import { createLogger, Manager } from "../../runtime/index.js";
+import type { KubeAuth } from "../../runtime/kube-auth.js";
+import { loadKubeAuth } from "../../runtime/kubeconfig-lite.js";
 import { onShutdownSignal } from "../../runtime/signals.js";
 import { UserError, errorMessage } from "../../util/errors.js";
 
@@ -27,23 +28,16 @@ interface ControllerFlags {
   logLevel: string;
 }
 
-function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) {
-    if (!existsSync(path)) throw new UserError(`--kubeconfig: file ${path} does not exist`);
-    try {
-      kc.loadFromFile(path);
-    } catch (e) {
-      throw new UserError(`--kubeconfig: cannot load ${path}: ${errorMessage(e)}`);
-    }
-  } else {
-    // $KUBECONFIG, then the in-cluster service account, then ~/.kube/config.
-    kc.loadFromDefault();
+/** The light loader (not client-node's KubeConfig, which costs ~60 MiB of memory): see kubeconfig-lite.ts. */
+async function loadKubeConfig(path: string | undefined): Promise<KubeAuth> {
+  if (path && !existsSync(path)) throw new UserError(`--kubeconfig: file ${path} does not exist`);
+  try {
+    // Without a path: $KUBECONFIG, then the in-cluster service account, then ~/.kube/config.
+    return await loadKubeAuth(path);
+  } catch (e) {
+    if (path) throw new UserError(`--kubeconfig: cannot load ${path}: ${errorMessage(e)}`);
+    throw new UserError(`no Kubernetes cluster configured (${errorMessage(e)}): pass --kubeconfig FILE or set KUBECONFIG`);
   }
-  if (!kc.getCurrentCluster()) {
-    throw new UserError("no Kubernetes cluster configured: pass --kubeconfig FILE or set KUBECONFIG");
-  }
-  return kc;
 }
 
 function positiveInt(value: string, flag: string): number {
@@ -54,7 +48,7 @@ function positiveInt(value: string, flag: string): number {
 
 async function runController(flags: ControllerFlags, defs: readonly ControllerDefinition[]): Promise<void> {
   const log = createLogger({ level: flags.logLevel, base: { component: "capo-controller" } });
-  const kubeConfig = loadKubeConfig(flags.kubeconfig);
+  const kubeConfig = await loadKubeConfig(flags.kubeconfig);
   const leaseDurationMs = parseDuration(flags.leaderElectLeaseDuration, "--leader-elect-lease-duration");
   const renewDeadlineMs = parseDuration(flags.leaderElectRenewDeadline, "--leader-elect-renew-deadline");
   if (renewDeadlineMs >= leaseDurationMs) {
