@@ -52,7 +52,7 @@ export function parseFaultArgs(argv: string[]): FaultBenchOptions {
   for (const a of argv) if (a.startsWith("--") && !known.includes(a)) throw new Error(`unknown flag ${a}; known: ${known.join(" ")}`);
   const num = (flag: string, dflt: number): number => {
     const i = argv.indexOf(flag);
-    if (i < 0) return dflt;
+    if (i < 0) return dflt * 1000;
     const v = Number(argv[i + 1]);
     if (!Number.isFinite(v) || v <= 0) throw new Error(`${flag} must be a positive number of seconds; got "${argv[i + 1] ?? ""}"`);
     return v * 1000;

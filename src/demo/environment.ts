@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -7,7 +7,7 @@ import { closeCachedSessions } from "../controllers/credentials.js";
 import { controllers as registeredControllers } from "../controllers/index.js";
 import { Manager, createLogger, type ControllerDefinition } from "../runtime/index.js";
 import { startSimulator, type FaultConfig, type RunningSimulator, type SimConfig } from "../sim/index.js";
-import { ensureTestBins, installCrds, repoRoot, startControlPlane, type ControlPlane, type TestBins } from "../testenv/index.js";
+import { cachedTestBins, ensureTestBins, installCrds, repoRoot, startControlPlane, type ControlPlane, type TestBins } from "../testenv/index.js";
 import { onProcessExit } from "../testenv/exit-cleanup.js";
 import { errorMessage } from "../util/errors.js";
 import { missingForRealCapi, startRealCapi, type RealCapi } from "./real-capi.js";
@@ -54,17 +54,6 @@ export interface LocalEnvironment {
   stop(): Promise<void>;
 }
 
-/** Whether hack/testbins.sh already recorded what we need (then ensureTestBins takes a second). */
-function testBinsCached(withCapiManagers: boolean): boolean {
-  const dir = process.env["CAPO_TESTBIN_DIR"] ?? join(repoRoot(), ".cache", "testbin");
-  try {
-    const paths = JSON.parse(readFileSync(join(dir, "paths.json"), "utf8")) as TestBins;
-    return !withCapiManagers || Boolean(paths.capiManagers?.workloadClusterEmulator);
-  } catch {
-    return false;
-  }
-}
-
 /** Refuses before anything starts when the real Cluster API managers cannot run here, naming each missing thing. */
 function checkRealCapiPrerequisites(cached: boolean): void {
   const missing = missingForRealCapi(!cached);
@@ -76,7 +65,7 @@ function checkRealCapiPrerequisites(cached: boolean): void {
 
 /** Runs hack/testbins.sh with its progress on our stderr (a cold build takes minutes), then reads the paths. */
 async function provideTestBins(onStep: (m: string) => void, withCapiManagers: boolean): Promise<TestBins> {
-  const cached = testBinsCached(withCapiManagers);
+  const cached = (await cachedTestBins({ withCapiManagers })) !== undefined;
   if (withCapiManagers) checkRealCapiPrerequisites(cached);
   if (!cached) {
     onStep(

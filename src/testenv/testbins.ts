@@ -69,6 +69,12 @@ async function readPaths(file: string, withCapiManagers: boolean): Promise<TestB
   }
 }
 
+/** The recorded paths when everything asked for is built already (then ensureTestBins runs no build), else undefined. */
+export function cachedTestBins(opts: { root?: string; withCapiManagers?: boolean } = {}): Promise<TestBins | undefined> {
+  const root = opts.root ?? repoRoot();
+  return readPaths(join(cacheDir(root, process.env), "paths.json"), opts.withCapiManagers ?? true);
+}
+
 /**
  * The test binaries' paths. Runs `hack/testbins.sh` when they are not there yet, which builds them (once, then
  * cached) — so `npx vitest run` works without running the script by hand first. `withCapiManagers: false` (default

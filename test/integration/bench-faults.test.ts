@@ -4,6 +4,10 @@ import { describe, expect, it } from "vitest";
 import { parseFaultArgs, renderFaultSection, runFaultBench } from "../../bench/faults.js";
 
 describe("npm run bench:faults (short run)", () => {
+  it("defaults to the issue's 3 minutes per fault, 60 s settle and 300 s recovery, in milliseconds", () => {
+    expect(parseFaultArgs([])).toMatchObject({ durationMs: 180_000, settleMs: 60_000, recoverTimeoutMs: 300_000 });
+  });
+
   it("wrong password and Nova quota full: few requests, few logins, recovery once fixed", { timeout: 600_000 }, async () => {
     const opts = parseFaultArgs(["--duration-s", "24", "--settle-s", "8", "--recover-timeout-s", "90", "--only", "wrong-password,nova-quota", "--no-write"]);
     const results = await runFaultBench(opts);
