@@ -37,6 +37,8 @@ export class ControllerRunner {
   private readonly log: Logger;
   /** Status updates seen while the key's reconcile ran, not yet known to be ours (see onPrimaryUpdate). */
   private readonly unsure = new Map<string, KubernetesObject[]>();
+  /** Keys queued by the periodic resync: their next pass is a full verification (ReconcileContext.periodicCheck). */
+  private readonly resyncDue = new Set<string>();
 
   constructor(
     readonly def: ControllerDefinition,
@@ -125,6 +127,7 @@ export class ControllerRunner {
   private onResync(key: string): void {
     const at = this.queue.scheduledAt(key);
     if (at !== undefined && at - Date.now() <= this.deps.syncPeriodMs) return;
+    this.resyncDue.add(key);
     this.queue.add(key);
   }
 
@@ -161,6 +164,7 @@ export class ControllerRunner {
     const controller = this.def.name;
     const { namespace, name } = parseKey(key);
     const log = this.log.child({ key, reconcileID: randomUUID() });
+    const periodicCheck = this.resyncDue.delete(key);
     const ctx: ReconcileContext = {
       controller,
       key,
@@ -172,6 +176,7 @@ export class ControllerRunner {
       events,
       signal: this.stopCtrl.signal,
       retries: this.queue.numRequeues(key),
+      periodicCheck,
       watchFilterValue: this.deps.watchFilterValue,
       openStackOnRequest: this.deps.openStackOnRequest,
       recordOpenStackRequest: (s) => {

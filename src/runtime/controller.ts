@@ -33,6 +33,11 @@ export interface ReconcileContext {
   signal: AbortSignal;
   /** How many times this key failed in a row before this attempt. */
   retries: number;
+  /**
+   * This pass comes from the periodic resync: shortcuts that skip OpenStack for unchanged inputs (the steady-state
+   * memo) must not apply, so drift behind our back (a server deleted out of band) is found within one sync period.
+   */
+  periodicCheck?: boolean;
   recordOpenStackRequest: OpenStackRequestHook;
   /**
    * Metrics-only hook in the OpenStack client's own shape, for createSession(cloud, { onRequest }). Sessions

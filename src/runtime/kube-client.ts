@@ -1,7 +1,8 @@
 import http from "node:http";
 import https from "node:https";
-import type { KubeConfig, KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
 import { KubeApiError } from "./api-error.js";
+import type { KubeAuth } from "./kube-auth.js";
 import { resourcePath, type ResourceType } from "./resource.js";
 
 /** Patch content types the apiserver understands; always sent explicitly. */
@@ -36,7 +37,8 @@ export interface PatchOptions {
 }
 
 /**
- * A small typed REST client for any resource type, authenticated from a client-node KubeConfig.
+ * A small typed REST client for any resource type, authenticated from a kubeconfig (client-node's KubeConfig, or
+ * the controller's light loader: see KubeAuth).
  *
  * Why not the generated client-node APIs: they choose the patch Content-Type themselves (the first of
  * json-patch/merge-patch/apply) unless a header middleware is passed per call, need a different class per
@@ -50,7 +52,7 @@ export class KubeClient {
   private readonly writeObservers: ((type: ResourceType, obj: KubernetesObject) => void)[] = [];
 
   constructor(
-    readonly kubeConfig: KubeConfig,
+    readonly kubeConfig: KubeAuth,
     private readonly opts: { userAgent?: string; timeoutMs?: number } = {},
   ) {
     const cluster = kubeConfig.getCurrentCluster();
@@ -58,7 +60,8 @@ export class KubeClient {
     this.server = new URL(cluster.server);
   }
 
-  async request<T>(method: string, path: string, ro: RequestOptions = {}): Promise<T> {
+  /** URL, headers and agent of one request: auth applied, body encoded. */
+  private async prepare(path: string, ro: RequestOptions) {
     const url = new URL(this.server.toString().replace(/\/$/, "") + path);
     for (const [k, v] of Object.entries(ro.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const tls: https.RequestOptions = {};
@@ -75,6 +78,11 @@ export class KubeClient {
     }
     const isHttps = url.protocol === "https:";
     const agent = isHttps ? this.agentFor(tls) : undefined;
+    return { url, headers, payload, agent, isHttps };
+  }
+
+  async request<T>(method: string, path: string, ro: RequestOptions = {}): Promise<T> {
+    const { url, headers, payload, agent, isHttps } = await this.prepare(path, ro);
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = (isHttps ? https : http).request(
         url,
@@ -132,6 +140,41 @@ export class KubeClient {
     const obj = await write;
     for (const fn of this.writeObservers) fn(type, obj);
     return obj;
+  }
+
+  /**
+   * A watch: a streaming GET whose lines (one JSON watch event each) go to onLine. `done` resolves when the server
+   * ends the stream and rejects on failure (with statusCode for an HTTP error, e.g. 410 Gone).
+   */
+  async stream(path: string, query: RequestOptions["query"], onLine: (line: string) => void): Promise<{ abort(): void; done: Promise<void> }> {
+    const ctrl = new AbortController();
+    const { url, headers, agent, isHttps } = await this.prepare(path, { query, signal: ctrl.signal });
+    const done = new Promise<void>((resolve, reject) => {
+      const req = (isHttps ? https : http).request(url, { method: "GET", headers, agent, signal: ctrl.signal }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          res.resume();
+          reject(Object.assign(new Error(`watch ${url.pathname}: HTTP ${status}`), { statusCode: status }));
+          return;
+        }
+        let buffered = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          buffered += chunk;
+          let nl: number;
+          while ((nl = buffered.indexOf("\n")) >= 0) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (line) onLine(line);
+          }
+        });
+        res.on("end", () => resolve());
+        res.on("error", (e) => (ctrl.signal.aborted ? resolve() : reject(e)));
+      });
+      req.on("error", (e) => (ctrl.signal.aborted ? resolve() : reject(e)));
+      req.end();
+    });
+    return { abort: () => ctrl.abort(), done };
   }
 
   get<T extends KubernetesObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {

@@ -1,4 +1,4 @@
-import { Watch, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
 import type { KubeClient } from "./kube-client.js";
 import { resourcePath, type ResourceType } from "./resource.js";
 
@@ -33,13 +33,12 @@ export interface ListWatchScope {
   fieldSelector?: string;
 }
 
-/** ListerWatcher over the apiserver: paginated LIST through KubeClient, WATCH through client-node's Watch. */
+/** ListerWatcher over the apiserver: paginated LIST and streaming WATCH, both through KubeClient. */
 export function apiListerWatcher<T extends KubernetesObject>(
   client: KubeClient,
   type: ResourceType,
   scope: ListWatchScope = {},
 ): ListerWatcher<T> {
-  const watcher = new Watch(client.kubeConfig);
   const path = resourcePath(type, { namespace: scope.namespace });
   return {
     async list({ continue: cont, limit }) {
@@ -57,23 +56,24 @@ export function apiListerWatcher<T extends KubernetesObject>(
       };
     },
     async watch({ resourceVersion, timeoutSeconds }, onEvent) {
-      let settle: (err: unknown) => void = () => undefined;
-      const done = new Promise<void>((resolve, reject) => {
-        settle = (err) => (err ? reject(err) : resolve());
+      const query = {
+        watch: true,
+        resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds,
+        labelSelector: scope.labelSelector,
+        fieldSelector: scope.fieldSelector,
+      };
+      return client.stream(path, query, (line) => {
+        let event: WatchEvent;
+        try {
+          event = JSON.parse(line) as WatchEvent;
+        } catch {
+          // A line cut by an aborted stream: the informer relists or rewatches anyway.
+          return;
+        }
+        onEvent(event);
       });
-      const ctrl = await watcher.watch(
-        path,
-        {
-          resourceVersion,
-          allowWatchBookmarks: true,
-          timeoutSeconds,
-          labelSelector: scope.labelSelector,
-          fieldSelector: scope.fieldSelector,
-        },
-        (type: string, object: unknown) => onEvent({ type: type as WatchEventType, object }),
-        (err: unknown) => settle(err),
-      );
-      return { abort: () => ctrl.abort(), done };
     },
   };
 }

@@ -1,6 +1,7 @@
 import os from "node:os";
 import { randomBytes } from "node:crypto";
-import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
+import type { KubeAuth } from "./kube-auth.js";
 import type { Logger } from "pino";
 import type { CacheLookup, ControllerDefinition } from "./controller.js";
 import { ControllerRunner } from "./controller-runner.js";
@@ -33,7 +34,8 @@ export interface LeaderElectionOptions {
 }
 
 export interface ManagerOptions {
-  kubeConfig: KubeConfig;
+  /** client-node's KubeConfig, or the light loader's (loadKubeAuth). */
+  kubeConfig: KubeAuth;
   log: Logger;
   /** Only watch this namespace (default: all). */
   namespace?: string;

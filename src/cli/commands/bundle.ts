@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { writeBundle } from "../../ops/bundle.js";
 
 interface BundleFlags {
   out: string;
@@ -18,6 +17,7 @@ export function registerBundle(program: Command): void {
     .option("--version <version>", "release version (semver with a leading v)", "v0.1.0")
     .option("--image <image>", "controller image (default: the manager image tagged with --version)")
     .action(async (flags: BundleFlags) => {
+      const { writeBundle } = await import("../../ops/bundle.js");
       const written = await writeBundle(flags.out, { version: flags.version, image: flags.image });
       for (const p of written) process.stdout.write(`wrote ${p}\n`);
     });

@@ -1,4 +1,3 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import type { ControllerDefinition } from "../../runtime/index.js";
@@ -7,6 +6,8 @@ import { parseDuration } from "../../runtime/duration.js";
 import { parseBindAddress } from "../../runtime/http-server.js";
 import { createLogger, KubeClient, Manager } from "../../runtime/index.js";
 import type { Logger } from "../../runtime/index.js";
+import type { KubeAuth } from "../../runtime/kube-auth.js";
+import { loadKubeAuth } from "../../runtime/kubeconfig-lite.js";
 import { parseNamespacedName, startConversionWebhook } from "../../conversion/webhook.js";
 import type { RunningWebhook } from "../../conversion/webhook.js";
 import { onShutdownSignal } from "../../runtime/signals.js";
@@ -37,23 +38,16 @@ interface ControllerFlags {
   webhookCertCheckInterval: string;
 }
 
-function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) {
-    if (!existsSync(path)) throw new UserError(`--kubeconfig: file ${path} does not exist`);
-    try {
-      kc.loadFromFile(path);
-    } catch (e) {
-      throw new UserError(`--kubeconfig: cannot load ${path}: ${errorMessage(e)}`);
-    }
-  } else {
-    // $KUBECONFIG, then the in-cluster service account, then ~/.kube/config.
-    kc.loadFromDefault();
+/** The light loader (not client-node's KubeConfig, which costs ~60 MiB of memory): see kubeconfig-lite.ts. */
+async function loadKubeConfig(path: string | undefined): Promise<KubeAuth> {
+  if (path && !existsSync(path)) throw new UserError(`--kubeconfig: file ${path} does not exist`);
+  try {
+    // Without a path: $KUBECONFIG, then the in-cluster service account, then ~/.kube/config.
+    return await loadKubeAuth(path);
+  } catch (e) {
+    if (path) throw new UserError(`--kubeconfig: cannot load ${path}: ${errorMessage(e)}`);
+    throw new UserError(`no Kubernetes cluster configured (${errorMessage(e)}): pass --kubeconfig FILE or set KUBECONFIG`);
   }
-  if (!kc.getCurrentCluster()) {
-    throw new UserError("no Kubernetes cluster configured: pass --kubeconfig FILE or set KUBECONFIG");
-  }
-  return kc;
 }
 
 function positiveInt(value: string, flag: string): number {
@@ -64,7 +58,7 @@ function positiveInt(value: string, flag: string): number {
 
 async function runController(flags: ControllerFlags, defs: readonly ControllerDefinition[]): Promise<void> {
   const log = createLogger({ level: flags.logLevel, base: { component: "capo-controller" } });
-  const kubeConfig = loadKubeConfig(flags.kubeconfig);
+  const kubeConfig = await loadKubeConfig(flags.kubeconfig);
   const leaseDurationMs = parseDuration(flags.leaderElectLeaseDuration, "--leader-elect-lease-duration");
   const renewDeadlineMs = parseDuration(flags.leaderElectRenewDeadline, "--leader-elect-renew-deadline");
   if (renewDeadlineMs >= leaseDurationMs) {
@@ -117,7 +111,7 @@ async function runController(flags: ControllerFlags, defs: readonly ControllerDe
 }
 
 /** The v1beta1 conversion webhook, when --webhook-bind-address is not 0. */
-async function startWebhook(flags: ControllerFlags, kubeConfig: KubeConfig, log: Logger): Promise<RunningWebhook | undefined> {
+async function startWebhook(flags: ControllerFlags, kubeConfig: KubeAuth, log: Logger): Promise<RunningWebhook | undefined> {
   const bind = parseBindAddress(flags.webhookBindAddress, "--webhook-bind-address");
   if (!bind) return undefined;
   const namespace = process.env["POD_NAMESPACE"] ?? "capo-system";

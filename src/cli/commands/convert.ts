@@ -1,6 +1,5 @@
 import { readFile, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { convertManifests } from "../../manifests/convert/index.js";
 import { UserError } from "../../util/errors.js";
 
 async function readInput(file: string): Promise<string> {
@@ -28,6 +27,7 @@ export function registerConvert(program: Command): void {
     .option("-o, --output <path>", "write the converted YAML here instead of stdout")
     .action(async (opts: { file: string; output?: string }) => {
       const text = await readInput(opts.file);
+      const { convertManifests } = await import("../../manifests/convert/index.js");
       const result = convertManifests(text, opts.file === "-" ? "stdin" : opts.file);
       for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
       if (opts.output) {

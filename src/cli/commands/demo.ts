@@ -1,6 +1,5 @@
 import { InvalidArgumentError, type Command } from "commander";
-import { runDemo } from "../../demo/run.js";
-import { FLAVORS, type TemplateFlavor } from "../../manifests/generate/index.js";
+import { FLAVORS, type TemplateFlavor } from "../../manifests/generate/flavors.js";
 import { parseDuration } from "../../runtime/duration.js";
 
 interface DemoFlags {
@@ -42,7 +41,7 @@ export function registerDemo(program: Command): void {
     .option("--workers <n>", "worker machines", count("--workers", 0), 2)
     .option("--timeout <duration>", "how long to wait for every Node to be Ready", "5m")
     .action(async (flags: DemoFlags) => {
-      await runDemo({
+      await (await import("../../demo/run.js")).runDemo({
         exit: flags.exit,
         flavor: flags.flavor,
         controlPlanes: flags.controlPlanes,

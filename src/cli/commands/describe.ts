@@ -1,7 +1,4 @@
 import { Option, type Command } from "commander";
-import { collectCluster } from "../../ops/describe.js";
-import { buildClusterTree, renderTree } from "../../ops/describe-tree.js";
-import { loadKubeTarget } from "../../ops/kube.js";
 
 interface DescribeFlags {
   namespace?: string;
@@ -22,6 +19,9 @@ export function registerDescribe(program: Command): void {
     .option("--kubeconfig <path>", "kubeconfig of the management cluster (default: $KUBECONFIG or ~/.kube/config)")
     .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
     .action(async (name: string, flags: DescribeFlags) => {
+      const { loadKubeTarget } = await import("../../ops/kube.js");
+      const { collectCluster } = await import("../../ops/describe.js");
+      const { buildClusterTree, renderTree } = await import("../../ops/describe-tree.js");
       const target = loadKubeTarget(flags.kubeconfig);
       try {
         const tree = buildClusterTree(await collectCluster(target, name, flags.namespace ?? target.defaultNamespace));

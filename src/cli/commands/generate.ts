@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
-import { FLAVORS, generateCluster } from "../../manifests/generate/index.js";
+import { FLAVORS } from "../../manifests/generate/flavors.js";
 import type { GenerateOptions, TemplateFlavor } from "../../manifests/generate/index.js";
 import { UserError } from "../../util/errors.js";
 
@@ -52,7 +52,7 @@ export function registerGenerate(program: Command): void {
       .option("-o, --output <path>", "write the manifests here instead of stdout")
       .action(async (name: string, flags: ClusterFlags) => {
         const { sshKey, dnsServers, output: _output, ...same } = flags;
-        const result = await generateCluster({
+        const result = await (await import("../../manifests/generate/index.js")).generateCluster({
           ...same,
           clusterName: name,
           sshKeyName: sshKey,

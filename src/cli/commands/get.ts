@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { loadKubeTarget } from "../../ops/kube.js";
-import { readWorkloadKubeconfig, writePrivateFile } from "../../ops/kubeconfig.js";
 
 interface KubeconfigFlags {
   namespace?: string;
@@ -18,6 +16,8 @@ export function registerGet(program: Command): void {
     .option("--kubeconfig <path>", "kubeconfig of the management cluster (default: $KUBECONFIG or ~/.kube/config)")
     .option("-o, --output <file>", "write to this file (mode 0600) instead of stdout")
     .action(async (cluster: string, flags: KubeconfigFlags) => {
+      const { loadKubeTarget } = await import("../../ops/kube.js");
+      const { readWorkloadKubeconfig, writePrivateFile } = await import("../../ops/kubeconfig.js");
       const target = loadKubeTarget(flags.kubeconfig);
       try {
         const text = await readWorkloadKubeconfig(target, cluster, flags.namespace ?? target.defaultNamespace);

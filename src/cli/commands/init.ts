@@ -1,7 +1,5 @@
 import type { Command } from "commander";
 import { DEFAULT_NAMESPACE } from "../../ops/components.js";
-import { renderInitReport, runInit } from "../../ops/init.js";
-import { loadKubeTarget } from "../../ops/kube.js";
 
 interface InitFlags {
   kubeconfig?: string;
@@ -22,6 +20,8 @@ export function registerInit(program: Command): void {
     .option("--image <image>", "controller image (default: the one in config/manager)")
     .option("--dry-run", "let the API server validate everything without changing anything")
     .action(async (flags: InitFlags) => {
+      const { loadKubeTarget } = await import("../../ops/kube.js");
+      const { renderInitReport, runInit } = await import("../../ops/init.js");
       const target = loadKubeTarget(flags.kubeconfig);
       try {
         const report = await runInit(target, { namespace: flags.namespace, image: flags.image, dryRun: flags.dryRun });

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { resolveCloud } from "../../clouds/index.js";
-import { renderChecklist, runPreflight, type PreflightOptions } from "../../ops/preflight.js";
+import type { PreflightOptions } from "../../ops/preflight.js";
 
 /** What to check, plus which cloud of which clouds.yaml. */
 type PreflightFlags = PreflightOptions & { cloud?: string; file?: string };
@@ -31,6 +31,7 @@ export function registerPreflight(program: Command): void {
     .action(async (flags: PreflightFlags) => {
       const { cloud: cloudName, file, ...options } = flags;
       const cloud = await resolveCloud({ file, cloud: cloudName });
+      const { renderChecklist, runPreflight } = await import("../../ops/preflight.js");
       const results = await runPreflight(cloud, options);
       process.stdout.write(renderChecklist(results));
       if (results.some((r) => r.status === "fail")) process.exitCode = 1;

@@ -2,7 +2,6 @@ import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { UserError, errorMessage } from "../../util/errors.js";
 import type { SimConfig } from "../../sim/index.js";
-import { loadSimConfigFile, startSimulator } from "../../sim/index.js";
 import { DEFAULT_PROFILE, isProfileName, profileNames } from "../../sim/profiles.js";
 
 interface SimOptions {
@@ -36,6 +35,7 @@ export function registerSim(program: Command): void {
       const port = nonNegativeInt("--port", opts.port, 65535) ?? 0;
       const buildDelay = nonNegativeInt("--build-delay", opts.buildDelay, 3_600_000);
       const latency = nonNegativeInt("--latency", opts.latency, 600_000);
+      const { loadSimConfigFile, startSimulator } = await import("../../sim/index.js");
       const config: SimConfig = opts.config ? await loadSimConfigFile(opts.config) : {};
       if (buildDelay !== undefined) config.timing = { ...config.timing, buildDelayMs: buildDelay };
       if (opts.profile !== undefined) {

@@ -15,6 +15,7 @@ import {
   type ObjectKey,
 } from "../../runtime/index.js";
 import { IDENTITY_SECRET_SELECTOR } from "../credentials.js";
+import { DEFAULT_VERIFY_EVERY_MS, SteadyStateMemo } from "../steady-state.js";
 import { ClusterReconciler, defaultClusterReconcilerOptions, type ClusterReconcilerOptions } from "./reconcile.js";
 import { CAPI_GROUP, OpenStackClusterType, type OpenStackClusterObject } from "./types.js";
 
@@ -34,10 +35,17 @@ function ownedBy(obj: KubernetesObject, clusterName: string, cache: CacheLookup)
  * Secrets and the cluster's Machines (deletion waits for them).
  */
 export function openStackClusterController(
-  opts: Partial<ClusterReconcilerOptions> & { backoffBaseMs?: number; backoffMaxMs?: number; concurrency?: number } = {},
+  opts: Partial<Omit<ClusterReconcilerOptions, "memo">> & {
+    backoffBaseMs?: number;
+    backoffMaxMs?: number;
+    concurrency?: number;
+    /** A provisioned cluster with unchanged inputs is verified in OpenStack at most this often (default 9 min). */
+    verifyEveryMs?: number;
+  } = {},
 ): ControllerDefinition {
-  const { backoffBaseMs, backoffMaxMs, concurrency, ...rest } = opts;
-  const options: ClusterReconcilerOptions = { ...defaultClusterReconcilerOptions, ...rest };
+  const { backoffBaseMs, backoffMaxMs, concurrency, verifyEveryMs, ...rest } = opts;
+  const memo = new SteadyStateMemo(verifyEveryMs ?? DEFAULT_VERIFY_EVERY_MS);
+  const options: ClusterReconcilerOptions = { ...defaultClusterReconcilerOptions, ...rest, memo };
   return defineController({
     name: "openstackcluster",
     // A pass may wait on Octavia for seconds; clusters must not queue behind each other (upstream's default is 10).

@@ -3,6 +3,7 @@ import { compute, image, loadBalancer, network, type Network, type OpenStackSess
 import {
   CapiTypes,
   CLUSTER_NAME_LABEL,
+  CoreTypes,
   addFinalizer,
   hasFinalizer,
   isNotFound,
@@ -12,6 +13,7 @@ import {
   type ReconcileContext,
   type ReconcileResult,
 } from "../../runtime/index.js";
+import { cachedLookup } from "../../openstack/lookup-cache.js";
 import { BastionService, type BastionSpec } from "../../services/bastion.js";
 import { TerminalError } from "../../services/errors.js";
 import { FloatingIpService } from "../../services/floatingips.js";
@@ -24,6 +26,7 @@ import { UserError } from "../../util/errors.js";
 import { CREDENTIALS_INVALID, CredentialsInvalidError } from "../credentials-gate.js";
 import { openStackSessionFor } from "../credentials.js";
 import { protectCredentials } from "../credentials-finalizer.js";
+import { fingerprintOf, SteadyStateMemo, DEFAULT_VERIFY_EVERY_MS } from "../steady-state.js";
 import { classify } from "./classify.js";
 import { setCondition, type ConditionInput } from "../conditions.js";
 import { BASTION_BUILDING, markProvisioned, readyCondition } from "./readiness.js";
@@ -52,6 +55,8 @@ export interface ClusterReconcilerOptions {
   /** Requeue while the bastion server builds. */
   bastionRequeueMs: number;
   userAgent: string;
+  /** Which clusters were verified in OpenStack, under which inputs (see SteadyStateMemo); shared by all passes. */
+  memo: SteadyStateMemo;
 }
 
 export const defaultClusterReconcilerOptions: ClusterReconcilerOptions = {
@@ -60,6 +65,7 @@ export const defaultClusterReconcilerOptions: ClusterReconcilerOptions = {
   machinesGoneRequeueMs: 5_000,
   bastionRequeueMs: 10_000,
   userAgent: "capo-ts/openstackcluster",
+  memo: new SteadyStateMemo(DEFAULT_VERIFY_EVERY_MS),
 };
 
 const DEFAULT_API_PORT = 6443;
@@ -130,7 +136,7 @@ export class ClusterReconciler {
       }
       // After our own finalizer: the Secret is then kept until this object no longer needs it.
       await protectCredentials(this.ctx.client, this.ns, this.obj.spec.identityRef.name);
-      return await this.reconcileNormal();
+      return await this.reconcileNormalUnlessVerified();
     } catch (e) {
       if (e instanceof StepStopped) return e.result;
       throw e;
@@ -219,6 +225,39 @@ export class ClusterReconciler {
 
   // ---- normal reconcile ----
 
+  /**
+   * A provisioned cluster whose inputs did not change since a full pass verified it (within the memo's TTL) needs
+   * no OpenStack request: that pass already found every resource as wanted. Anything else runs the full pass.
+   */
+  private async reconcileNormalUnlessVerified(): Promise<ReconcileResult> {
+    const { memo } = this.opts;
+    const fingerprint = this.fingerprint();
+    if (!this.ctx.periodicCheck && this.isSteady() && memo.isVerified(this.obj, fingerprint)) {
+      this.ctx.log.debug("verified recently with the same inputs: no OpenStack request");
+      return;
+    }
+    memo.forget(this.obj);
+    const result = await this.reconcileNormal();
+    if (!result && this.isSteady()) memo.record(this.obj, this.fingerprint());
+    return result;
+  }
+
+  /** Everything a normal pass reads from Kubernetes besides status: our spec and the credentials. */
+  private fingerprint(): string {
+    let secretVersion: string | undefined;
+    try {
+      secretVersion = this.ctx.cache.get(CoreTypes.secret, `${this.ns}/${this.obj.spec.identityRef.name}`)?.metadata?.resourceVersion;
+    } catch {
+      // No Secret informer (a controller set up without one): the TTL alone bounds how long a change goes unseen.
+    }
+    return fingerprintOf([this.obj.metadata?.generation, secretVersion]);
+  }
+
+  private isSteady(): boolean {
+    const ready = this.status.conditions?.find((c) => c.type === Conditions.ready);
+    return this.status.initialization?.provisioned === true && ready?.status === "True";
+  }
+
   private async reconcileNormal(): Promise<ReconcileResult> {
     const spec = this.obj.spec;
     const session = await this.step(Conditions.ready, () => this.session());
@@ -229,8 +268,11 @@ export class ClusterReconciler {
     await this.step(Conditions.apiEndpoint, () => this.requireLoadBalancerService(session));
 
     // 1. external network
+    const enabled = spec.enableExternalNetwork !== false;
     const external = await this.step(Conditions.externalNetwork, () =>
-      networking.resolveExternalNetwork(spec.externalNetwork, spec.enableExternalNetwork !== false),
+      cachedLookup(session, `external-network:${enabled}:${JSON.stringify(spec.externalNetwork ?? null)}`, () =>
+        networking.resolveExternalNetwork(spec.externalNetwork, enabled),
+      ),
     );
     await this.patchStatus((s) => {
       if (external) s.externalNetwork = { id: external.id, name: external.name, ...(external.tags?.length ? { tags: external.tags } : {}) };
@@ -254,7 +296,7 @@ export class ClusterReconciler {
 
     // 5. failure domains
     await this.step(Conditions.failureDomains, async () => {
-      const zones = await compute(session).listAvailabilityZones();
+      const zones = await cachedLookup(session, "availability-zones", () => compute(session).listAvailabilityZones());
       const fds = failureDomainsFrom(zones, {
         controlPlaneAvailabilityZones: spec.controlPlaneAvailabilityZones ?? [],
         controlPlaneOmitAvailabilityZone: spec.controlPlaneOmitAvailabilityZone === true,
@@ -619,6 +661,7 @@ export class ClusterReconciler {
   // ---- delete ----
 
   private async reconcileDelete(ownerName: string | undefined): Promise<ReconcileResult> {
+    this.opts.memo.forget(this.obj);
     const clusterName = ownerName ?? this.obj.metadata?.labels?.[CLUSTER_NAME_LABEL] ?? this.obj.metadata?.name ?? "";
     const machines = this.ctx.cache.list(CapiTypes.machine, { namespace: this.ns, labelSelector: `${CLUSTER_NAME_LABEL}=${clusterName}` });
     if (machines.length > 0) {

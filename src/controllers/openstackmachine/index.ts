@@ -29,6 +29,8 @@ import { ConditionType, getCondition, Reason } from "./conditions.js";
 import { credentialsProblem } from "./credentials-problem.js";
 import { reconcileDeleteWithCredentials, reportCredentialsProblem } from "./reconcile-delete.js";
 import { reconcileNormal } from "./reconcile-normal.js";
+import { isSteady, machineFingerprint } from "./steady.js";
+import { DEFAULT_VERIFY_EVERY_MS, SteadyStateMemo } from "../steady-state.js";
 import { clientsOf, MachineScope, type MachineControllerOptions } from "./scope.js";
 import {
   CONTROL_PLANE_LABEL,
@@ -82,6 +84,7 @@ function machinesUsingSecret(secret: KubernetesObject, cache: CacheLookup): Obje
 
 /** The OpenStackMachine controller. Options exist for tests (timings, crash points) and an injected session. */
 export function createOpenStackMachineController(opts: MachineControllerOptions = {}): ControllerDefinition {
+  const memo = new SteadyStateMemo(opts.verifyEveryMs ?? DEFAULT_VERIFY_EVERY_MS);
   return defineController({
     name: "openstackmachine",
     primary: OpenStackMachineType,
@@ -124,7 +127,7 @@ export function createOpenStackMachineController(opts: MachineControllerOptions 
       // Fixed credentials wake the machines that were waiting for them.
       { gvk: CoreTypes.secret, labelSelector: IDENTITY_SECRET_SELECTOR, changed: fieldsChanged("data"), mapToPrimaryKeys: machinesUsingSecret },
     ],
-    reconcile: (key, ctx) => reconcileMachine(key, ctx, opts),
+    reconcile: (key, ctx) => reconcileMachine(key, ctx, opts, memo),
   });
 }
 
@@ -132,7 +135,7 @@ function isPaused(obj: KubernetesObject | undefined): boolean {
   return !!obj?.metadata?.annotations && PAUSED_ANNOTATION in obj.metadata.annotations;
 }
 
-async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: MachineControllerOptions): Promise<ReconcileResult> {
+async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: MachineControllerOptions, memo: SteadyStateMemo): Promise<ReconcileResult> {
   if (!ctx.cache.get<OpenStackMachineObject>(OpenStackMachineType, key)) return;
   // Decisions about creating things are made on the object as stored, never on a cache entry that may lag our
   // own last status write.
@@ -163,7 +166,10 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
   }
 
   const identityRef = cached.spec.identityRef ?? osc?.spec.identityRef;
-  if (deleting) return reconcileDeleteWithCredentials(scope, identityRef && (() => sessionFor(ctx, ns, identityRef, opts)));
+  if (deleting) {
+    memo.forget(cached);
+    return reconcileDeleteWithCredentials(scope, identityRef && (() => sessionFor(ctx, ns, identityRef, opts)));
+  }
 
   if (!machine) {
     ctx.log.debug("waiting for the owning Machine");
@@ -204,6 +210,13 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
     scope.osm = await addFinalizer(ctx.client, OpenStackMachineType, cached, MACHINE_FINALIZER);
   }
   await protectCredentials(ctx.client, ns, identityRef.name);
+  // An ACTIVE server verified with the same inputs needs no polling: status churn costs no OpenStack request.
+  const fingerprint = (): string => `${machineFingerprint(scope)}|${secretVersion(ctx, ns, identityRef.name) ?? ""}`;
+  if (!ctx.periodicCheck && isSteady(scope.osm) && memo.isVerified(scope.osm, fingerprint())) {
+    ctx.log.debug("verified recently with the same inputs: no OpenStack request");
+    return;
+  }
+  memo.forget(scope.osm);
   let session: OpenStackSession;
   try {
     session = await sessionFor(ctx, ns, identityRef, opts);
@@ -213,7 +226,19 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
     await reportCredentialsProblem(scope, problem);
     return { requeueAfterMs: problem.retryAfterMs };
   }
-  return reconcileNormal(scope, clientsOf(session));
+  const result = await reconcileNormal(scope, clientsOf(session));
+  if (!result && isSteady(scope.osm)) memo.record(scope.osm, fingerprint());
+  return result;
+}
+
+/** The identity Secret's resourceVersion: new credentials end the steady-state shortcut. */
+function secretVersion(ctx: ReconcileContext, ns: string, name: string): string | undefined {
+  try {
+    return ctx.cache.get(CoreTypes.secret, keyFor(ns, name))?.metadata?.resourceVersion;
+  } catch {
+    // No Secret informer: the TTL and the periodic check bound how long a change goes unseen.
+    return undefined;
+  }
 }
 
 /** A server was created for this machine (recorded in status or spec). */

@@ -1,5 +1,6 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { BadRequestError, OverQuotaError, type Server } from "../../openstack/index.js";
+import { cachedLookup } from "../../openstack/lookup-cache.js";
 import { CoreTypes, isNotFound, type ReconcileResult } from "../../runtime/index.js";
 import { resolveFlavorID, resolveImageID, resolveServerGroupID } from "../../services/compute-resolve.js";
 import { ServerService, serverAddresses } from "../../services/compute.js";
@@ -98,8 +99,9 @@ async function createServer(
     // 1. References, recorded in status.resolved.
     let resolved = osm.status?.resolved;
     if (!resolved?.imageID || !resolved.flavorID || !resolved.ports?.length) {
-      const imageID = await resolveImageID(clients.glance, spec.image);
-      const flavorID = await resolveFlavorID(clients.nova, spec.flavor);
+      // Many machines share an image and a flavor: the answers are cached per cloud for a while.
+      const imageID = await cachedLookup(clients.session, `image:${JSON.stringify(spec.image)}`, () => resolveImageID(clients.glance, spec.image));
+      const flavorID = await cachedLookup(clients.session, `flavor:${JSON.stringify(spec.flavor)}`, () => resolveFlavorID(clients.nova, spec.flavor));
       const serverGroupID = await resolveServerGroupID(clients.nova, spec.serverGroup);
       const role = scope.isControlPlane ? osc?.status?.controlPlaneSecurityGroup : osc?.status?.workerSecurityGroup;
       const tags = [...new Set([...(spec.tags ?? []), ...(osc?.spec.tags ?? [])])];

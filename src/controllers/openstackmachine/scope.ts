@@ -40,7 +40,9 @@ export interface MachineControllerOptions {
   terminalRetryMs?: number;
   /** Called at crash points; throwing there simulates a controller killed at that line (tests only). */
   crashHook?: (point: CrashPoint, machine: string) => void;
-  /** Parallel reconciles (default 4). */
+  /** A provisioned machine with unchanged inputs is verified in OpenStack at most this often (default 9 min). */
+  verifyEveryMs?: number;
+  /** Parallel reconciles (default 10). */
   concurrency?: number;
 }
 
@@ -114,6 +116,7 @@ export class MachineScope {
 /** The per-service clients of a session. */
 export function clientsOf(session: OpenStackSession) {
   return {
+    session,
     nova: compute(session),
     neutron: network(session),
     glance: image(session),

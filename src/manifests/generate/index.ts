@@ -9,8 +9,8 @@ import { describeObject, parseDocuments, stringifyDocuments } from "../yaml.js";
 import type { KubeObject } from "../yaml.js";
 import { envsubst, templateVariables } from "./envsubst.js";
 
-export const FLAVORS = ["default", "without-lb"] as const;
-export type TemplateFlavor = (typeof FLAVORS)[number];
+export { FLAVORS, type TemplateFlavor } from "./flavors.js";
+import { FLAVORS, type TemplateFlavor } from "./flavors.js";
 
 export interface GenerateOptions {
   clusterName: string;
