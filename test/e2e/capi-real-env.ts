@@ -9,6 +9,7 @@ import { Writable } from "node:stream";
 import { KubeConfig } from "@kubernetes/client-node";
 import { closeCachedSessions } from "../../src/controllers/credentials.js";
 import { openStackClusterController } from "../../src/controllers/openstackcluster/index.js";
+import { createCredentialsFinalizerController } from "../../src/controllers/credentials-finalizer.js";
 import { createOpenStackMachineController } from "../../src/controllers/openstackmachine/index.js";
 import { startWorkloadClusterEmulator, type WorkloadClusterEmulator } from "../../src/emulator/index.js";
 import { generateCluster, type TemplateFlavor } from "../../src/manifests/generate/index.js";
@@ -122,6 +123,8 @@ async function startOurControllers(kubeConfig: KubeConfig, ns: string, sink: str
   const ours = new Manager({ kubeConfig, log, namespace: ns, metrics: new Metrics(), syncPeriodMs: 60_000, shutdownTimeoutMs: 10_000 });
   ours.add(openStackClusterController({ machinesGoneRequeueMs: 500, backoffBaseMs: 100, backoffMaxMs: 2_000 }));
   ours.add(createOpenStackMachineController({ pollMinMs: 100, pollMaxMs: 1_000 }));
+  // Releases the identity Secret's finalizer once no cluster or machine uses it, as `capo controller` does.
+  ours.add(createCredentialsFinalizerController());
   await ours.start();
   return ours;
 }
