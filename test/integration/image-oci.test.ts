@@ -21,22 +21,35 @@ const NS = "image-test";
 const NAME = "img1";
 const UID = 65532;
 
+/**
+ * Runs a command to its end without blocking this worker's event loop: a synchronous minute-long build starves
+ * vitest's worker RPC, which then fails the whole run with "Timeout calling onTaskUpdate".
+ */
+function run(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ["ignore", "inherit", "inherit"] });
+    p.on("error", reject);
+    p.on("exit", (code) => resolve(code ?? 1));
+  });
+}
+
 /** Debian's OCI runtime and image unpacker; installed here if missing (the test runs as root, as CI does). */
-function ensureTools(): void {
+async function ensureTools(): Promise<void> {
   const missing = ["runc", "umoci"].filter((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status !== 0);
   if (missing.length === 0) return;
-  const install = () => spawnSync("apt-get", ["install", "-y", "--no-install-recommends", ...missing], { stdio: "inherit" }).status;
-  if (install() === 0) return;
-  spawnSync("apt-get", ["update"], { stdio: "inherit" }); // a fresh machine has no package lists yet
-  if (install() !== 0) throw new Error(`cannot install ${missing.join(", ")} with apt-get`);
+  const install = () => run("apt-get", ["install", "-y", "--no-install-recommends", ...missing]);
+  if ((await install()) === 0) return;
+  await run("apt-get", ["update"]); // a fresh machine has no package lists yet
+  if ((await install()) !== 0) throw new Error(`cannot install ${missing.join(", ")} with apt-get`);
 }
 
 /** The image as an OCI layout, built by hack/image/build-oci.sh (CAPO_TEST_IMAGE_DIR reuses an already built one). */
-function buildImage(): string {
+async function buildImage(): Promise<string> {
   const prebuilt = process.env["CAPO_TEST_IMAGE_DIR"];
   const out = prebuilt ?? join(repoRoot(), ".cache", "image");
   if (!prebuilt || !existsSync(join(out, "oci", "index.json"))) {
-    execFileSync("bash", [join(repoRoot(), "hack", "image", "build-oci.sh"), out], { stdio: ["ignore", "inherit", "inherit"] });
+    const code = await run("bash", [join(repoRoot(), "hack", "image", "build-oci.sh"), out]);
+    if (code !== 0) throw new Error(`hack/image/build-oci.sh failed with exit code ${code}`);
   }
   return join(out, "oci");
 }
@@ -53,8 +66,8 @@ describe("the controller image under a real OCI runtime", () => {
   const output: string[] = [];
 
   beforeAll(async () => {
-    ensureTools();
-    const layout = buildImage();
+    await ensureTools();
+    const layout = await buildImage();
     work = mkdtempSync(join(tmpdir(), "capo-image-"));
     const bundle = join(work, "bundle");
     const tag = JSON.parse(readFileSync(join(layout, "index.json"), "utf8")).manifests[0].annotations["org.opencontainers.image.ref.name"];
