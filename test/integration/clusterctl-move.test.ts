@@ -10,6 +10,7 @@ import { closeCachedSessions } from "../../src/controllers/credentials.js";
 import { openStackClusterController } from "../../src/controllers/openstackcluster/index.js";
 import { createOpenStackMachineController } from "../../src/controllers/openstackmachine/index.js";
 import { CapiCoreStandIn } from "../../src/demo/capi-core-stand-in.js";
+import { simClusterOptions } from "../../src/demo/cluster-options.js";
 import { generateCluster } from "../../src/manifests/generate/index.js";
 import { stringifyDocuments } from "../../src/manifests/yaml.js";
 import { createLogger, Manager, Metrics } from "../../src/runtime/index.js";
@@ -197,21 +198,9 @@ describe("clusterctl move of a cluster provisioned on the simulator", () => {
     const cloudsFile = join(dir, "clouds.yaml");
     writeFileSync(cloudsFile, sim.cloudsYaml("capo-sim"), { mode: 0o600 });
     const generated = await generateCluster({
-      clusterName: NAME,
-      namespace: ns,
-      flavor: "default",
+      ...simClusterOptions({ clusterName: NAME, namespace: ns, flavor: "default", controlPlanes: 1, workers: 1, cloudsFile }),
       kubernetesVersion: "v1.34.1",
-      controlPlaneCount: 1,
-      workerCount: 1,
-      cloud: "capo-sim",
-      cloudsFile,
-      externalNetwork: "public",
-      image: "ubuntu-24.04",
-      controlPlaneFlavor: "m1.medium",
-      workerFlavor: "m1.small",
       dnsServers: ["8.8.8.8"],
-      failureDomain: "nova",
-      env: {},
     });
     await applyManifests(source.kc, stringifyDocuments(generated.objects), { namespace: ns });
     source.standIn.start();
