@@ -35,6 +35,14 @@ export class OpenStackError extends Error {
     if (info.code) this.code = info.code;
     if (info.retryAfterMs !== undefined) this.retryAfterMs = info.retryAfterMs;
   }
+
+  /**
+   * True when the failure is a passing state of the service, not of the request (see isRetryable): the
+   * controllers' work queue then caps the object's backoff at its short transient cap.
+   */
+  get transientService(): boolean {
+    return isRetryable(this);
+  }
 }
 
 export class BadRequestError extends OpenStackError {}

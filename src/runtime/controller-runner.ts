@@ -8,7 +8,7 @@ import type { KubeClient } from "./kube-client.js";
 import type { Metrics } from "./metrics.js";
 import type { OpenStackRequestEventLike } from "./openstack-hook.js";
 import { keyOf, parseKey, typeName } from "./resource.js";
-import { WorkQueue } from "./work-queue.js";
+import { DEFAULT_TRANSIENT_BACKOFF_MAX_MS, WorkQueue } from "./work-queue.js";
 import { errorMessage } from "../util/errors.js";
 import { KubeApiError } from "./api-error.js";
 import type { OwnWrites } from "./own-writes.js";
@@ -214,9 +214,13 @@ export class ControllerRunner {
       metrics.reconcileErrors.inc({ controller });
       // OpenStack errors carry the request id; lift it so log searches by request id find the failure.
       const openstackRequestId = (err as { requestId?: unknown } | null)?.requestId;
-      // A server that said when to come back (429/503 Retry-After) is not asked again sooner.
-      const retryAfter = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
-      const retryInMs = this.queue.addRateLimited(key, typeof retryAfter === "number" ? retryAfter : 0);
+      // A server that said when to come back (429/503 Retry-After) is not asked again sooner. A service that is
+      // only passing through trouble (an outage, 5xx, 429) is asked again within the short transient cap, so the
+      // object recovers soon after the service does; other failures back off to the full cap.
+      const hint = err as { retryAfterMs?: unknown; transientService?: unknown } | null;
+      const retryAfter = typeof hint?.retryAfterMs === "number" ? hint.retryAfterMs : 0;
+      const cap = hint?.transientService === true ? (this.def.transientBackoffMaxMs ?? DEFAULT_TRANSIENT_BACKOFF_MAX_MS) : undefined;
+      const retryInMs = this.queue.addRateLimited(key, retryAfter, cap);
       log.error({ err, retries: ctx.retries + 1, retryInMs, openstackRequestId }, `reconcile failed: ${errorMessage(err)}`);
     } finally {
       endTimer();

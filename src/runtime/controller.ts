@@ -80,6 +80,11 @@ export interface ControllerDefinition {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   /**
+   * Cap of the backoff after a transient service failure (an error with `transientService: true`: an outage, 5xx,
+   * 429, no answer, a passing 409); default 30 s (DEFAULT_TRANSIENT_BACKOFF_MAX_MS). A Retry-After still wins.
+   */
+  transientBackoffMaxMs?: number;
+  /**
    * Which updates of a primary object are worth a reconcile; default: spec (generation) or the metadata a reconcile
    * reads. Our own status writes never pass it, so they never re-trigger a reconcile.
    */

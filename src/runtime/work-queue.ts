@@ -3,6 +3,12 @@ import { PerKeyBackoff } from "./backoff.js";
 /** Per-key backoff defaults: a short first retry, then doubling up to 15 minutes (controller-runtime caps at ~16). */
 export const DEFAULT_BACKOFF_BASE_MS = 500;
 export const DEFAULT_BACKOFF_MAX_MS = 15 * 60_000;
+/**
+ * Cap after a transient service failure (an outage, 5xx, 429, no answer): the service heals by itself, so the
+ * object must notice within half a minute of that, while at most two retries a minute keep a failing object well
+ * under 6 requests a minute. Other failures keep the 15-minute cap.
+ */
+export const DEFAULT_TRANSIENT_BACKOFF_MAX_MS = 30_000;
 
 export interface WorkQueueOptions {
   backoffBaseMs?: number;
@@ -80,10 +86,13 @@ export class WorkQueue {
     this.delayed.set(key, { at, timer });
   }
 
-  /** Re-adds key after its next backoff delay, or after minDelayMs (a server's Retry-After) when that is longer. */
-  addRateLimited(key: string, minDelayMs = 0): number {
+  /**
+   * Re-adds key after its next backoff delay (at most capMs when given), or after minDelayMs (a server's
+   * Retry-After) when that is longer.
+   */
+  addRateLimited(key: string, minDelayMs = 0, capMs?: number): number {
     this.opts.onRetry?.();
-    const delay = Math.max(this.backoff.next(key), minDelayMs);
+    const delay = Math.max(this.backoff.next(key, capMs), minDelayMs);
     this.addAfter(key, delay);
     return delay;
   }

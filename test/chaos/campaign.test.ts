@@ -6,6 +6,7 @@ import { testKubeConfig } from "../helpers/k8s.js";
 import { admin, inventory, startTestSimulator, type RunningSimulator } from "../helpers/sim.js";
 import { Rng } from "./rng.js";
 import { ChaosRun, type RunReport } from "./run.js";
+import { WatchedObjects } from "./watched.js";
 
 // The randomized campaign (npm run test:chaos): many small clusters, each created, disturbed, converged, checked,
 // deleted and checked again, while the controller process is SIGKILLed at random moments and at its crash points
@@ -23,12 +24,27 @@ const USERS = [
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Median and maximum of each run phase, in seconds. */
+function phaseSummary(reports: RunReport[]): string {
+  const names = [...new Set(reports.flatMap((r) => Object.keys(r.phases)))];
+  return names
+    .map((n) => {
+      const v = reports.map((r) => r.phases[n] ?? 0).sort((a, b) => a - b);
+      const s = (ms: number) => (ms / 1000).toFixed(1);
+      return `${n} median ${s(v[Math.floor(v.length / 2)] ?? 0)} s, max ${s(v.at(-1) ?? 0)} s`;
+    })
+    .join("; ");
+}
+
 describe(`chaos campaign (seed ${seed}, ${runs} runs)`, () => {
   let sim: RunningSimulator;
   let client: KubeClient;
+  let watched: WatchedObjects | undefined;
   let controller: ControllerProcess | undefined;
+  /** The controller fixture bundled once: each of the many restarts then starts in a fraction of a second. */
+  let controllerScript = "";
   const controllerLines: string[] = [];
-  const stats = { kills: 0, crashPoints: 0, faultWindows: 0 };
+  const stats = { kills: 0, crashPoints: 0, faultWindows: 0, downMs: 0 };
   let stopping = false;
 
   beforeAll(async () => {
@@ -45,21 +61,34 @@ describe(`chaos campaign (seed ${seed}, ${runs} runs)`, () => {
       },
     });
     client = new KubeClient(testKubeConfig());
+    controllerScript = await ControllerProcess.bundle("test/chaos/controller-child.ts");
+    watched = new WatchedObjects(client);
+    await watched.start();
   });
 
   afterAll(async () => {
     stopping = true;
     await controller?.kill();
+    await watched?.stop();
     client?.close();
     await sim?.close();
   });
 
   async function startController(rng: Rng): Promise<void> {
+    const t0 = Date.now();
+    try {
+      await spawnController(rng);
+    } finally {
+      stats.downMs += Date.now() - t0;
+    }
+  }
+
+  async function spawnController(rng: Rng): Promise<void> {
     process.env["CHAOS_CRASH_RATE"] = "0.03";
     process.env["CHAOS_CHILD_SEED"] = String(rng.int(1, 2 ** 30));
     for (let attempt = 1; ; attempt++) {
       try {
-        controller = await ControllerProcess.start("test/chaos/controller-child.ts", "");
+        controller = await ControllerProcess.start(controllerScript, "");
         return;
       } catch (e) {
         // Crashed at a crash point before it said it started: start again (a broken fixture fails for good).
@@ -118,7 +147,7 @@ describe(`chaos campaign (seed ${seed}, ${runs} runs)`, () => {
     const worker = async (): Promise<void> => {
       while (nextRun < runs) {
         const i = nextRun++;
-        const report = await new ChaosRun({ client, sim, users: USERS, timeoutMs }, i, rng.fork(100 + i), `chaos-${seed}`).execute();
+        const report = await new ChaosRun({ client, sim, watched: watched!, users: USERS, timeoutMs }, i, rng.fork(100 + i), `chaos-${seed}`).execute();
         reports.push(report);
         if (report.failures.length) console.log(`chaos: run ${i} FAILED (${report.actions.join(",")}): ${report.failures.join("; ")}`);
         if (reports.length % 10 === 0) console.log(`chaos: ${reports.length}/${runs} runs done in ${Math.round((Date.now() - started) / 1000)} s`);
@@ -138,6 +167,7 @@ describe(`chaos campaign (seed ${seed}, ${runs} runs)`, () => {
         `controller SIGKILLs=${stats.kills} crash-point deaths=${stats.crashPoints} fault windows=${stats.faultWindows}; ` +
         ["scale-up", "scale-down", "out-of-band-delete", "rotate-credentials", "secret-delete-restore", "cluster-with-lb"].map((a) => `${a}=${count(a)}`).join(" "),
     );
+    console.log(`chaos: where the time went: controller starting ${Math.round(stats.downMs / 1000)} s in all; ${phaseSummary(reports)}`);
     expect(failed.map((r) => `run ${r.run} (${r.actions.join(",")}): ${r.failures.join("; ")}`), `seed ${seed}`).toEqual([]);
 
     // Nothing leaked anywhere (floating IPs have no name to attribute them by run): back to the start.

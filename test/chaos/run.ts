@@ -7,9 +7,9 @@ import { OpenStackMachineType, type OpenStackMachineObject } from "../../src/con
 import { CapiTypes, CoreTypes, isNotFound, updateWithRetry, type KubeClient } from "../../src/runtime/index.js";
 import type { RunningSimulator } from "../../src/sim/index.js";
 import { admin, inventory, type InventoryItem } from "../helpers/sim.js";
-import { until } from "../helpers/until.js";
 import { createCapiMachine } from "../integration/controller-machine-env.js";
 import type { Rng } from "./rng.js";
+import type { WatchedObjects } from "./watched.js";
 
 export interface CampaignUsers {
   /** Two users of the same project: rotating the credentials switches between them. */
@@ -19,6 +19,8 @@ export interface CampaignUsers {
 export interface RunContext extends CampaignUsers {
   client: KubeClient;
   sim: RunningSimulator;
+  /** Waits are decided from watches of the campaign's objects (shared by all runs), not by polling. */
+  watched: WatchedObjects;
   /** Converge and delete deadlines. */
   timeoutMs: number;
 }
@@ -31,6 +33,8 @@ export interface RunReport {
   failures: string[];
   /** Condition messages and Event messages seen, for the secret check. */
   texts: string[];
+  /** Wall time of each phase in ms (create, disturb, converge, delete), to see where a campaign's time goes. */
+  phases: Record<string, number>;
 }
 
 const CLUSTER = "c";
@@ -40,8 +44,6 @@ const ACTIONS = ["scale-up", "scale-down", "out-of-band-delete", "rotate-credent
 type Action = (typeof ACTIONS)[number];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Polls less often than the tests' default: a dozen runs poll the same apiserver at once. */
-const POLL_MS = 250;
 
 async function getOrUndefined<T extends KubernetesObject>(client: KubeClient, type: Parameters<KubeClient["get"]>[0], ns: string, name: string): Promise<T | undefined> {
   try {
@@ -82,7 +84,7 @@ export class ChaosRun {
     prefix: string,
   ) {
     this.ns = `${prefix}-${index}`;
-    this.report = { run: index, namespace: this.ns, actions: [], failures: [], texts: [] };
+    this.report = { run: index, namespace: this.ns, actions: [], failures: [], texts: [], phases: {} };
   }
 
   /** Names in OpenStack that belong to this run start with it (machines) or contain the namespace (the rest). */
@@ -93,20 +95,29 @@ export class ChaosRun {
   async execute(): Promise<RunReport> {
     const { client } = this.ctx;
     await client.create(CoreTypes.namespace, { apiVersion: "v1", kind: "Namespace", metadata: { name: this.ns } } as KubernetesObject);
+    let t = Date.now();
+    const phase = (name: string) => {
+      this.report.phases[name] = Date.now() - t;
+      t = Date.now();
+    };
     try {
       await this.createCluster(this.rng.chance(0.15));
       const size = this.rng.int(1, 2);
       for (let k = 0; k < size; k++) await this.addMachine(k === 0);
+      phase("create");
       const actions = Array.from({ length: this.rng.int(1, 3) }, () => this.rng.pick(ACTIONS));
       for (const a of actions) {
         await sleep(this.rng.int(0, 1_200));
         await this.act(a);
         this.report.actions.push(a);
       }
+      phase("disturb");
       await this.collectConditions();
       await this.converge();
+      phase("converge");
       await this.checkNoDuplicates();
       await this.deleteAll(this.rng.chance(0.5));
+      phase("delete");
       await this.checkNothingLeft();
       await this.collectEvents();
     } catch (e) {
@@ -193,15 +204,14 @@ export class ChaosRun {
   /** Someone deletes a server in OpenStack; CAPI's health check then replaces the Machine (as MHC would). */
   private async outOfBandDelete(): Promise<void> {
     const name = this.rng.pick(this.machines);
-    const osm = await until(`${this.ns}/${name} has a server`, async () => {
-      const o = await getOrUndefined<OpenStackMachineObject>(this.ctx.client, OpenStackMachineType, this.ns, name);
-      return o?.status?.instanceID ? o : undefined;
-    }, this.ctx.timeoutMs, POLL_MS);
-    await admin(this.ctx.sim, "DELETE", `/resources/servers/${osm.status?.instanceID ?? ""}`).catch(() => undefined);
-    await until(`${this.ns}/${name} reports its server deleted`, async () => {
-      const o = await getOrUndefined<OpenStackMachineObject>(this.ctx.client, OpenStackMachineType, this.ns, name);
-      return o?.status?.conditions?.some((c) => c.type === "Ready" && c.reason === "InstanceDeleted");
-    }, this.ctx.timeoutMs, POLL_MS);
+    const osm = () => this.ctx.watched.get<OpenStackMachineObject>(OpenStackMachineType, this.ns, name);
+    await this.ctx.watched.until(`${this.ns}/${name} has a server`, () => !!osm()?.status?.instanceID, this.ctx.timeoutMs);
+    await admin(this.ctx.sim, "DELETE", `/resources/servers/${osm()?.status?.instanceID ?? ""}`).catch(() => undefined);
+    await this.ctx.watched.until(
+      `${this.ns}/${name} reports its server deleted`,
+      () => !!osm()?.status?.conditions?.some((c) => c.type === "Ready" && c.reason === "InstanceDeleted"),
+      this.ctx.timeoutMs,
+    );
     const controlPlane = this.machines.indexOf(name) === 0;
     await this.removeMachine(name);
     await this.addMachine(controlPlane);
@@ -215,16 +225,14 @@ export class ChaosRun {
   }
 
   private async converge(): Promise<void> {
-    const { client, timeoutMs } = this.ctx;
-    await until(`${this.ns}: cluster and ${this.machines.length} machine(s) ready`, async () => {
-      const osc = await getOrUndefined<OpenStackClusterObject>(client, OpenStackClusterType, this.ns, CLUSTER);
+    const { watched, timeoutMs } = this.ctx;
+    await watched.until(`${this.ns}: cluster and ${this.machines.length} machine(s) ready`, () => {
+      const osc = watched.get<OpenStackClusterObject>(OpenStackClusterType, this.ns, CLUSTER);
       if (!osc?.status?.initialization?.provisioned) return false;
-      for (const m of this.machines) {
-        const o = await getOrUndefined<OpenStackMachineObject>(client, OpenStackMachineType, this.ns, m);
-        if (!o?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) return false;
-      }
-      return true;
-    }, timeoutMs, POLL_MS);
+      return this.machines.every((m) =>
+        watched.get<OpenStackMachineObject>(OpenStackMachineType, this.ns, m)?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+      );
+    }, timeoutMs);
     await this.collectConditions();
   }
 
@@ -245,21 +253,22 @@ export class ChaosRun {
    * `kubectl delete -f` of the generated file (the identity Secret first); then everything must go.
    */
   private async deleteAll(secretFirst: boolean): Promise<void> {
-    const { client, timeoutMs } = this.ctx;
+    const { client, watched, timeoutMs } = this.ctx;
+    const gone = (type: Parameters<WatchedObjects["get"]>[0], name: string) => () => !watched.get(type, this.ns, name);
     if (secretFirst) await client.delete(CoreTypes.secret, this.ns, SECRET).catch(ignoreNotFound);
     for (const m of [...this.machines]) await this.removeMachine(m);
     await Promise.all(
       this.removed.map(async (m) => {
-        await until(`${this.ns}/${m} OpenStackMachine gone`, async () => !(await getOrUndefined(client, OpenStackMachineType, this.ns, m)), timeoutMs, POLL_MS);
+        await watched.until(`${this.ns}/${m} OpenStackMachine gone`, gone(OpenStackMachineType, m), timeoutMs);
         await client.delete(CapiTypes.machine, this.ns, m).catch(ignoreNotFound);
         await client.delete(CoreTypes.secret, this.ns, `${m}-bootstrap`).catch(ignoreNotFound);
       }),
     );
     await client.delete(OpenStackClusterType, this.ns, CLUSTER).catch(ignoreNotFound);
-    await until(`${this.ns} OpenStackCluster gone`, async () => !(await getOrUndefined(client, OpenStackClusterType, this.ns, CLUSTER)), timeoutMs, POLL_MS);
+    await watched.until(`${this.ns} OpenStackCluster gone`, gone(OpenStackClusterType, CLUSTER), timeoutMs);
     await client.delete(CapiTypes.cluster, this.ns, CLUSTER).catch(ignoreNotFound);
     if (!secretFirst) await client.delete(CoreTypes.secret, this.ns, SECRET).catch(ignoreNotFound);
-    await until(`${this.ns} identity Secret released and gone`, async () => !(await getOrUndefined(client, CoreTypes.secret, this.ns, SECRET)), timeoutMs, POLL_MS);
+    await watched.until(`${this.ns} identity Secret released and gone`, gone(CoreTypes.secret, SECRET), timeoutMs);
   }
 
   private async checkNothingLeft(): Promise<void> {

@@ -2,10 +2,18 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { CredentialsGate, CredentialsInvalidError, isAuthRejected, secretDataFingerprint } from "../../src/controllers/credentials-gate.js";
 import { classify } from "../../src/controllers/openstackcluster/classify.js";
-import { OverQuotaError, ServiceUnavailableError, UnauthorizedError } from "../../src/openstack/index.js";
+import {
+  BadRequestError,
+  ConflictError,
+  ConnectionError,
+  OverQuotaError,
+  RateLimitedError,
+  ServiceUnavailableError,
+  UnauthorizedError,
+} from "../../src/openstack/index.js";
 import { PerKeyBackoff } from "../../src/runtime/backoff.js";
 import { fieldsChanged, metadataChanged, specOrMetadataChanged } from "../../src/runtime/predicates.js";
-import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, WorkQueue } from "../../src/runtime/work-queue.js";
+import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, DEFAULT_TRANSIENT_BACKOFF_MAX_MS, WorkQueue } from "../../src/runtime/work-queue.js";
 
 describe("per-object retry limiter", () => {
   it("defaults to a short first retry doubling up to a 15 minute cap", () => {
@@ -38,6 +46,43 @@ describe("per-object retry limiter", () => {
     expect(q.isScheduled("a")).toBe(true);
     expect(q.isScheduled("b")).toBe(false);
     q.shutDown();
+  });
+});
+
+describe("backoff after a transient service failure (5xx, 429, no answer)", () => {
+  const info = { service: "network", method: "POST", path: "/v2.0/networks" };
+
+  it("is capped at 30 s, so an object notices a healed service within 30 s, at most twice a minute", () => {
+    const q = new WorkQueue();
+    const delays = Array.from({ length: 20 }, () => q.addRateLimited("k", 0, DEFAULT_TRANSIENT_BACKOFF_MAX_MS));
+    q.shutDown();
+    expect(delays.slice(0, 7)).toEqual([500, 1000, 2000, 4000, 8000, 16_000, 30_000]);
+    // Recovery: the service heals at any moment; the next try comes at most one cap later.
+    expect(Math.max(...delays)).toBe(30_000);
+    // Load: after the first minute no more than 2 tries per minute per object (each a few requests: <= 6 a minute).
+    let t = 0;
+    const at = delays.map((d) => (t += d));
+    const perMinute = (from: number) => at.filter((x) => x >= from && x < from + 60_000).length;
+    for (const from of [60_000, 120_000, 300_000]) expect(perMinute(from)).toBeLessThanOrEqual(2);
+  });
+
+  it("keeps the 15-minute cap for other failures, and a longer Retry-After still wins", () => {
+    const q = new WorkQueue();
+    const other = Array.from({ length: 14 }, () => q.addRateLimited("other"));
+    expect(other.at(-1)).toBe(DEFAULT_BACKOFF_MAX_MS);
+    expect(q.addRateLimited("busy", 45_000, DEFAULT_TRANSIENT_BACKOFF_MAX_MS)).toBe(45_000);
+    q.shutDown();
+  });
+
+  it("is what OpenStack errors that are passing states of the service say of themselves", () => {
+    expect(new ServiceUnavailableError("down", { ...info, status: 503 }).transientService).toBe(true);
+    expect(new RateLimitedError("slow down", { ...info, status: 429 }).transientService).toBe(true);
+    expect(new ConnectionError("refused", { ...info, status: 0 }).transientService).toBe(true);
+    expect(new ConflictError("Load Balancer x is immutable", { ...info, status: 409 }).transientService).toBe(true);
+    expect(new ConflictError("in use", { ...info, status: 409 }).transientService).toBe(false);
+    expect(new BadRequestError("bad", { ...info, status: 400 }).transientService).toBe(false);
+    expect(new OverQuotaError("Quota exceeded", { ...info, status: 409, code: "OverQuota" }).transientService).toBe(false);
+    expect(new UnauthorizedError("no", { ...info, status: 401 }).transientService).toBe(false);
   });
 });
 

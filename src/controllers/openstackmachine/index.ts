@@ -89,6 +89,8 @@ export function createOpenStackMachineController(opts: MachineControllerOptions 
     name: "openstackmachine",
     primary: OpenStackMachineType,
     concurrency: opts.concurrency ?? 10,
+    ...(opts.backoffBaseMs !== undefined ? { backoffBaseMs: opts.backoffBaseMs } : {}),
+    ...(opts.backoffMaxMs !== undefined ? { backoffMaxMs: opts.backoffMaxMs } : {}),
     secondaries: [
       // The Machine gets its bootstrap data, failure domain or deletion: reconcile its infrastructure machine.
       // (dataSecretName, failureDomain and version are spec; the node joining is status.nodeRef).

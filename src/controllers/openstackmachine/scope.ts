@@ -44,6 +44,9 @@ export interface MachineControllerOptions {
   verifyEveryMs?: number;
   /** Parallel reconciles (default 10). */
   concurrency?: number;
+  /** Per-object backoff after a failed reconcile (defaults: the work queue's, 500 ms doubling to 15 minutes). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
 }
 
 /** Everything one reconcile of one OpenStackMachine works with; status writes go through it. */

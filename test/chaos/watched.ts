@@ -1,0 +1,73 @@
+// The campaign's view of the objects its runs wait for: one watch per kind for all namespaces, shared by every run.
+// A wait is checked again on each change of those objects instead of polling the apiserver: dozens of runs waiting
+// at once would otherwise load the apiserver more than the controller does, and a poll interval adds latency.
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { pino } from "pino";
+import { OpenStackClusterType, OpenStackMachineType } from "../../src/controllers/openstackmachine/types.js";
+import { CoreTypes, type KubeClient, type ResourceType } from "../../src/runtime/index.js";
+import { Informer } from "../../src/runtime/informer.js";
+import { apiListerWatcher } from "../../src/runtime/list-watch.js";
+
+interface Waiter {
+  check: () => boolean;
+  done: () => void;
+}
+
+/** Checked this often even without an event: only a safety net, every wait is normally decided by an event. */
+const SAFETY_CHECK_MS = 2_000;
+
+export class WatchedObjects {
+  private readonly informers = new Map<ResourceType, Informer<KubernetesObject>>();
+  private readonly waiters = new Set<Waiter>();
+  private checkQueued = false;
+
+  constructor(client: KubeClient) {
+    for (const type of [OpenStackClusterType, OpenStackMachineType, CoreTypes.secret]) {
+      const inf = new Informer<KubernetesObject>(apiListerWatcher(client, type), { name: type.plural, log: pino({ level: "silent" }) });
+      inf.on(() => this.queueCheck());
+      this.informers.set(type, inf);
+    }
+  }
+
+  async start(): Promise<void> {
+    for (const inf of this.informers.values()) inf.start();
+    await Promise.all([...this.informers.values()].map((i) => i.waitForSync()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+  }
+
+  /** The object as last seen by the watch, or undefined when it does not exist (yet, or any more). */
+  get<T extends KubernetesObject>(type: ResourceType, namespace: string, name: string): T | undefined {
+    return this.informers.get(type)?.cache.getByName(namespace, name) as T | undefined;
+  }
+
+  /** Resolves once `check` holds (tested at each change of a watched object); throws after timeoutMs. */
+  until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { check, done: () => finish() };
+      const safety = setInterval(() => this.queueCheck(), SAFETY_CHECK_MS);
+      const timeout = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+      const finish = (err?: Error) => {
+        this.waiters.delete(waiter);
+        clearInterval(safety);
+        clearTimeout(timeout);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** One check of every waiter per batch of events. */
+  private queueCheck(): void {
+    if (this.checkQueued) return;
+    this.checkQueued = true;
+    setImmediate(() => {
+      this.checkQueued = false;
+      for (const w of [...this.waiters]) if (w.check()) w.done();
+    });
+  }
+}
