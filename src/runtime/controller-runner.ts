@@ -60,7 +60,8 @@ export class ControllerRunner {
    * Subscribes to the primary informer and the secondary ones (mapped keys). Updates pass only when their
    * predicate says something the reconcile reads changed (see onPrimaryUpdate), so our own status writes wake
    * nothing. A spec change (or deletion) resets the key's backoff: the user acted, so the next failure starts short
-   * again.
+   * again. The objects of the initial list are the queue's backlog (WorkQueue.addBacklog): after live changes, in
+   * random order, so that a controller restarted before it gets through them reaches different ones each time.
    */
   watch(primary: Informer<KubernetesObject>, secondaries: Informer<KubernetesObject>[]): void {
     primary.on((e) => {
@@ -71,7 +72,8 @@ export class ControllerRunner {
         this.deps.ownWrites.forget(this.def.primary, e.object);
         this.unsure.delete(key);
       }
-      this.queue.add(key);
+      if (e.type === "add" && !primary.hasSynced) this.queue.addBacklog(key);
+      else this.queue.add(key);
     });
     (this.def.secondaries ?? []).forEach((sw, i) => {
       const inf = secondaries[i];
@@ -86,7 +88,11 @@ export class ControllerRunner {
         } catch (err) {
           this.log.error({ err, secondary: typeName(sw.gvk), key: keyOf(e.object) }, "mapping to primary keys failed");
         }
-        for (const k of keys) this.queue.add(k);
+        const initial = e.type === "add" && !inf.hasSynced;
+        for (const k of keys) {
+          if (initial) this.queue.addBacklog(k);
+          else this.queue.add(k);
+        }
       });
     });
   }

@@ -27,10 +27,17 @@ export interface WorkQueueOptions {
  *   and done() puts it back in the queue afterwards.
  * - addAfter() delays an add (the earliest pending delay for a key wins); addRateLimited() delays by the
  *   key's exponential backoff; forget() resets that backoff after a success.
+ * - addBacklog() queues a key of a controller's initial list (every existing object after a start): such keys are
+ *   handed out after every key added otherwise, and in random order. A controller restarted again and again before
+ *   it works through its backlog (a crash loop, a rolling node) then reaches a different part of the backlog in
+ *   each life, instead of the same objects, those the apiserver lists first, every time while the objects listed
+ *   last are never reconciled. Changes that happen meanwhile go first, as in controller-runtime's priority queue.
  * - shutDown() stops handing out keys; drain() then waits until every key in progress is done.
  */
 export class WorkQueue {
   private readonly queue: string[] = [];
+  /** Initial-list keys (see addBacklog): handed out when `queue` is empty, in random order. */
+  private readonly backlog: string[] = [];
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
@@ -45,7 +52,7 @@ export class WorkQueue {
 
   /** Number of keys waiting to be handed out (not counting delayed or in-progress keys). */
   get length(): number {
-    return this.queue.length;
+    return this.queue.length + this.backlog.length;
   }
 
   get inProgress(): number {
@@ -57,7 +64,22 @@ export class WorkQueue {
   }
 
   add(key: string): void {
+    if (this.shuttingDown) return;
+    if (this.dirty.has(key)) {
+      // Waiting in the backlog: a change moves it ahead of the backlog.
+      if (this.removeFromBacklog(key)) this.queue.push(key);
+      return;
+    }
+    this.enqueue(key, this.queue);
+  }
+
+  /** Adds a key of the initial list: after every other key, in random order among the backlog (see the class). */
+  addBacklog(key: string): void {
     if (this.shuttingDown || this.dirty.has(key)) return;
+    this.enqueue(key, this.backlog);
+  }
+
+  private enqueue(key: string, lane: string[]): void {
     this.opts.onAdd?.();
     this.dirty.add(key);
     if (this.processing.has(key)) return;
@@ -68,8 +90,26 @@ export class WorkQueue {
       waiter(key);
       return;
     }
-    this.queue.push(key);
-    this.opts.onDepthChange?.(this.queue.length);
+    lane.push(key);
+    this.opts.onDepthChange?.(this.length);
+  }
+
+  private removeFromBacklog(key: string): boolean {
+    const i = this.backlog.indexOf(key);
+    if (i < 0) return false;
+    this.backlog.splice(i, 1);
+    return true;
+  }
+
+  /** A random backlog key (swap-remove), or undefined when the backlog is empty. */
+  private takeBacklog(): string | undefined {
+    if (this.backlog.length === 0) return undefined;
+    const i = Math.floor(Math.random() * this.backlog.length);
+    const last = this.backlog.pop() as string;
+    if (i === this.backlog.length) return last;
+    const key = this.backlog[i] as string;
+    this.backlog[i] = last;
+    return key;
   }
 
   addAfter(key: string, delayMs: number): void {
@@ -123,9 +163,9 @@ export class WorkQueue {
   /** The next key to work on; undefined once the queue is shut down. Call done(key) when finished. */
   get(): Promise<string | undefined> {
     if (this.shuttingDown) return Promise.resolve(undefined);
-    const key = this.queue.shift();
+    const key = this.queue.shift() ?? this.takeBacklog();
     if (key !== undefined) {
-      this.opts.onDepthChange?.(this.queue.length);
+      this.opts.onDepthChange?.(this.length);
       this.dirty.delete(key);
       this.processing.add(key);
       return Promise.resolve(key);
@@ -150,6 +190,7 @@ export class WorkQueue {
     this.delayed.clear();
     for (const w of this.waiters.splice(0)) w(undefined);
     this.queue.length = 0;
+    this.backlog.length = 0;
     this.dirty.clear();
     this.opts.onDepthChange?.(0);
   }

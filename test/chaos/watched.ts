@@ -13,11 +13,14 @@ interface Waiter {
   done: () => void;
 }
 
+const typeKey = (t: ResourceType) => `${t.plural}.${t.group}`;
+
 /** Checked this often even without an event: only a safety net, every wait is normally decided by an event. */
 const SAFETY_CHECK_MS = 2_000;
 
 export class WatchedObjects {
-  private readonly informers = new Map<ResourceType, Informer<KubernetesObject>>();
+  /** By group and plural: two modules may each declare the same ResourceType object. */
+  private readonly informers = new Map<string, Informer<KubernetesObject>>();
   private readonly waiters = new Set<Waiter>();
   private checkQueued = false;
 
@@ -25,7 +28,7 @@ export class WatchedObjects {
     for (const type of [OpenStackClusterType, OpenStackMachineType, CoreTypes.secret]) {
       const inf = new Informer<KubernetesObject>(apiListerWatcher(client, type), { name: type.plural, log: pino({ level: "silent" }) });
       inf.on(() => this.queueCheck());
-      this.informers.set(type, inf);
+      this.informers.set(typeKey(type), inf);
     }
   }
 
@@ -40,7 +43,8 @@ export class WatchedObjects {
 
   /** The object as last seen by the watch, or undefined when it does not exist (yet, or any more). */
   get<T extends KubernetesObject>(type: ResourceType, namespace: string, name: string): T | undefined {
-    return this.informers.get(type)?.cache.getByName(namespace, name) as T | undefined;
+    if (!this.informers.has(typeKey(type))) throw new Error(`no watch of ${typeKey(type)}`);
+    return this.informers.get(typeKey(type))?.cache.getByName(namespace, name) as T | undefined;
   }
 
   /** Resolves once `check` holds (tested at each change of a watched object); throws after timeoutMs. */

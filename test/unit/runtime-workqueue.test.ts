@@ -152,3 +152,40 @@ describe("WorkQueue", () => {
     q.shutDown();
   });
 });
+
+describe("WorkQueue backlog (the initial list after a start)", () => {
+  async function drainOrder(q: WorkQueue): Promise<string[]> {
+    const out: string[] = [];
+    while (q.length > 0) {
+      const k = (await q.get())!;
+      out.push(k);
+      q.done(k);
+    }
+    return out;
+  }
+
+  it("hands out live changes first, then the backlog; a change moves a backlog key ahead", async () => {
+    const q = new WorkQueue();
+    for (const k of ["b1", "b2", "b3"]) q.addBacklog(k);
+    q.add("live");
+    q.add("b3");
+    q.addBacklog("live");
+    expect(q.length).toBe(4);
+    const order = await drainOrder(q);
+    expect(order.slice(0, 2)).toEqual(["live", "b3"]);
+    expect(order.slice(2).sort()).toEqual(["b1", "b2"]);
+    q.shutDown();
+  });
+
+  it("hands out the backlog in random order, so the key listed last is not always last", async () => {
+    const positions = new Set<number>();
+    for (let trial = 0; trial < 50; trial++) {
+      const q = new WorkQueue();
+      for (let i = 0; i < 10; i++) q.addBacklog(`k${i}`);
+      positions.add((await drainOrder(q)).indexOf("k9"));
+      q.shutDown();
+    }
+    expect(positions.size).toBeGreaterThan(3);
+    expect([...positions].some((p) => p < 5)).toBe(true);
+  });
+});
