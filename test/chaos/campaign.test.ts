@@ -13,9 +13,10 @@ import { WatchedObjects } from "./watched.js";
 // and the simulator injects 5xx, 409, 429 and latency. CHAOS_SEED replays the plan; CHAOS_RUNS sets the number.
 
 const seed = Number(process.env["CHAOS_SEED"] ?? randomInt(1, 2 ** 31));
-// 30 runs by default (CI's step, 2-5 minutes on 2 shared cores); longer campaigns by hand with --runs.
-const runs = Number(process.env["CHAOS_RUNS"] ?? "30");
-const concurrency = Number(process.env["CHAOS_CONCURRENCY"] ?? "10");
+// 200 runs by default (CI's step: 5-9 minutes on 2 shared cores, 20 at a time; the single controller process is
+// the bottleneck); thousands by hand with --runs.
+const runs = Number(process.env["CHAOS_RUNS"] ?? "200");
+const concurrency = Number(process.env["CHAOS_CONCURRENCY"] ?? "20");
 const timeoutMs = Number(process.env["CHAOS_TIMEOUT_MS"] ?? "240000");
 const USERS = [
   { name: "demo", password: "chaos-Pw-Aa7u3kQz" },
