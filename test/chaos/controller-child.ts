@@ -6,7 +6,7 @@ import { openStackClusterController } from "../../src/controllers/openstackclust
 import { createOpenStackMachineController } from "../../src/controllers/openstackmachine/index.js";
 import { Manager, Metrics, createLogger } from "../../src/runtime/index.js";
 import { loadKubeAuth } from "../../src/runtime/kubeconfig-lite.js";
-import { fastClusterControllerOptions } from "../integration/controller-cluster-fixtures.js";
+import { fastClusterControllerOptions } from "../integration/fast-cluster-options.js";
 import { Rng } from "./rng.js";
 
 const kubeconfigPath = process.env["CAPO_TEST_KUBECONFIG"];

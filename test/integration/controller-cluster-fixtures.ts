@@ -21,15 +21,7 @@ export const simConfig: SimConfig = {
   ],
 };
 
-/** Short waits, requeues and backoff, so that a test sees each reconcile step within milliseconds. */
-export const fastClusterControllerOptions = {
-  loadBalancerWait: { timeoutMs: 20_000, intervalMs: 25 },
-  terminalRequeueMs: 1_000,
-  machinesGoneRequeueMs: 200,
-  bastionRequeueMs: 100,
-  backoffBaseMs: 50,
-  backoffMaxMs: 1_000,
-};
+export { fastClusterControllerOptions } from "./fast-cluster-options.js";
 
 export type Flavor = "without-lb" | "with-lb";
 
