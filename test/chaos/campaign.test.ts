@@ -13,7 +13,7 @@ import { WatchedObjects } from "./watched.js";
 // and the simulator injects 5xx, 409, 429 and latency. CHAOS_SEED replays the plan; CHAOS_RUNS sets the number.
 
 const seed = Number(process.env["CHAOS_SEED"] ?? randomInt(1, 2 ** 31));
-// 200 runs by default (CI's step: 5-9 minutes on 2 shared cores, 20 at a time; the single controller process is
+// 200 runs by default (CI's step: 8-15 minutes on 2 busy shared cores, 20 at a time; the single controller process is
 // the bottleneck); thousands by hand with --runs.
 const runs = Number(process.env["CHAOS_RUNS"] ?? "200");
 const concurrency = Number(process.env["CHAOS_CONCURRENCY"] ?? "20");
