@@ -80,16 +80,16 @@ const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`
 const cpuSecs = (u: ControllerUsage): number => (u.cpuUserUs + u.cpuSystemUs) / 1e6;
 
 /** The controllers in a child process, talked to over IPC. */
-class ControllerProcess {
+export class ControllerProcess {
   private constructor(
     private readonly child: ChildProcess,
     readonly controllers: string[],
     readonly idle: ControllerUsage,
   ) {}
 
-  static async start(kubeconfigPath: string, logPath: string): Promise<ControllerProcess> {
+  static async start(kubeconfigPath: string, logPath: string, syncPeriodMs?: number): Promise<ControllerProcess> {
     const script = join(dirname(fileURLToPath(import.meta.url)), "controller-process.js");
-    const child = fork(script, [kubeconfigPath, logPath], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(script, [kubeconfigPath, logPath, ...(syncPeriodMs ? [String(syncPeriodMs)] : [])], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     const ready = await new Promise<Extract<ControllerMessage, { type: "ready" }>>((resolve, reject) => {
       child.once("exit", (code) => reject(new Error(`controller process exited (code ${code ?? "?"}) before it was ready`)));
       child.on("message", (m: ControllerMessage) => {
@@ -113,6 +113,10 @@ class ControllerProcess {
     });
   }
 
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
   async usage(): Promise<ControllerUsage> {
     return (await this.ask("usage", "usage")).usage;
   }
@@ -128,23 +132,23 @@ class ControllerProcess {
   }
 }
 
-interface RequestCount {
+export interface RequestCount {
   service: string;
   method: string;
   path: string;
   count: number;
 }
 
-async function simRequests(adminUrl: string): Promise<{ total: number; counts: RequestCount[] }> {
+export async function simRequests(adminUrl: string): Promise<{ total: number; counts: RequestCount[] }> {
   const res = await fetch(`${adminUrl}/requests`);
   return (await res.json()) as { total: number; counts: RequestCount[] };
 }
 
-async function resetSimRequests(adminUrl: string): Promise<void> {
+export async function resetSimRequests(adminUrl: string): Promise<void> {
   await fetch(`${adminUrl}/requests`, { method: "DELETE" });
 }
 
-function unlimitedQuotas(): Partial<QuotaLimits> {
+export function unlimitedQuotas(): Partial<QuotaLimits> {
   return Object.fromEntries(Object.keys(DEFAULT_QUOTAS).map((k) => [k, -1])) as Partial<QuotaLimits>;
 }
 
@@ -178,7 +182,7 @@ interface Phases {
   allNodes: number;
 }
 
-async function waitUntil(what: string, deadline: number, check: () => boolean | Promise<boolean>, onTick?: () => void): Promise<number> {
+export async function waitUntil(what: string, deadline: number, check: () => boolean | Promise<boolean>, onTick?: () => void): Promise<number> {
   for (;;) {
     if (await check()) return Date.now();
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -317,7 +321,7 @@ function byServiceMethod(counts: RequestCount[]): { service: string; method: str
   return [...m.values()].sort((a, b) => a.service.localeCompare(b.service) || b.count - a.count);
 }
 
-function openStackTotal(counts: RequestCount[]): number {
+export function openStackTotal(counts: RequestCount[]): number {
   return counts.filter((c) => c.service !== "admin").reduce((n, c) => n + c.count, 0);
 }
 

@@ -29,6 +29,11 @@ export interface LocalEnvironmentOptions {
    * refuses up front, naming what is missing, when this machine cannot run them. Default false.
    */
   realCapi?: boolean;
+  /**
+   * The CRDs of the infrastructure provider under test (default: ours, config/crd); the upstream benchmark installs
+   * upstream CAPO's instead.
+   */
+  infraCrdDir?: string;
   /** Progress messages ("starting the simulator ..."). */
   onStep?: (message: string) => void;
 }
@@ -132,7 +137,7 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
     stops.push(() => controlPlane.stop());
 
     onStep(`installing our CRDs and Cluster API ${bins.capiVersion}'s CRDs`);
-    await installCrds(controlPlane.kubeconfigPath, [join(repoRoot(), "config", "crd"), bins.capiCrdDir]);
+    await installCrds(controlPlane.kubeconfigPath, [opts.infraCrdDir ?? join(repoRoot(), "config", "crd"), bins.capiCrdDir]);
 
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(controlPlane.kubeconfigPath);
@@ -184,10 +189,11 @@ export async function startControllerManager(
   kubeConfig: KubeConfig,
   logPath: string,
   defs: readonly ControllerDefinition[] = registeredControllers,
+  syncPeriodMs = 60_000,
 ): Promise<{ manager: Manager; stop: () => Promise<void> }> {
   const logStream = createWriteStream(logPath, { flags: "a", mode: 0o600 });
   const log = createLogger({ level: "info", destination: logStream, base: { component: "capo-controller" } });
-  const manager = new Manager({ kubeConfig, log, shutdownTimeoutMs: 5_000, syncPeriodMs: 60_000 });
+  const manager = new Manager({ kubeConfig, log, shutdownTimeoutMs: 5_000, syncPeriodMs });
   for (const d of defs) manager.add(d);
   const stop = async (): Promise<void> => {
     await manager.stop();
