@@ -2,7 +2,7 @@
  * The controllers under benchmark, in a process of their own (forked by bench/run.ts with an IPC channel), so that
  * their memory and CPU are measured apart from the simulator, the CAPI stand-in and the benchmark itself.
  *
- * argv: <kubeconfig> <log file> [sync period ms, default 60000]. Messages: -> {type:"usage"} answers {type:"usage", usage}; -> {type:"stop"} stops
+ * argv: <kubeconfig> <log file>. Messages: -> {type:"usage"} answers {type:"usage", usage}; -> {type:"stop"} stops
  * the manager and answers {type:"stopped", usage}. Sends {type:"ready", usage} once the caches are synced.
  */
 import { KubeConfig } from "@kubernetes/client-node";
@@ -40,13 +40,13 @@ function send(m: ControllerMessage): void {
 }
 
 async function main(): Promise<void> {
-  const [kubeconfigPath, logPath, syncPeriod] = process.argv.slice(2);
+  const [kubeconfigPath, logPath] = process.argv.slice(2);
   if (!kubeconfigPath || !logPath || !process.send) throw new Error("usage: fork(controller-process.js, [kubeconfig, logFile]) with IPC");
   // Parent gone (killed, crashed): nothing left to measure for.
   process.on("disconnect", () => process.exit(0));
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
-  const running = await startControllerManager(kc, logPath, undefined, syncPeriod ? Number(syncPeriod) : undefined);
+  const running = await startControllerManager(kc, logPath);
   process.on("message", (msg: { type?: string }) => {
     if (msg.type === "usage") send({ type: "usage", usage: usage() });
     if (msg.type === "stop") {

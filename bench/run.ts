@@ -80,16 +80,16 @@ const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`
 const cpuSecs = (u: ControllerUsage): number => (u.cpuUserUs + u.cpuSystemUs) / 1e6;
 
 /** The controllers in a child process, talked to over IPC. */
-export class ControllerProcess {
+class ControllerProcess {
   private constructor(
     private readonly child: ChildProcess,
     readonly controllers: string[],
     readonly idle: ControllerUsage,
   ) {}
 
-  static async start(kubeconfigPath: string, logPath: string, syncPeriodMs?: number): Promise<ControllerProcess> {
+  static async start(kubeconfigPath: string, logPath: string): Promise<ControllerProcess> {
     const script = join(dirname(fileURLToPath(import.meta.url)), "controller-process.js");
-    const child = fork(script, [kubeconfigPath, logPath, ...(syncPeriodMs ? [String(syncPeriodMs)] : [])], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(script, [kubeconfigPath, logPath], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     const ready = await new Promise<Extract<ControllerMessage, { type: "ready" }>>((resolve, reject) => {
       child.once("exit", (code) => reject(new Error(`controller process exited (code ${code ?? "?"}) before it was ready`)));
       child.on("message", (m: ControllerMessage) => {
@@ -111,10 +111,6 @@ export class ControllerProcess {
       this.child.on("message", on);
       this.child.send({ type });
     });
-  }
-
-  get pid(): number {
-    return this.child.pid ?? -1;
   }
 
   async usage(): Promise<ControllerUsage> {
@@ -139,12 +135,12 @@ export interface RequestCount {
   count: number;
 }
 
-export async function simRequests(adminUrl: string): Promise<{ total: number; counts: RequestCount[] }> {
+async function simRequests(adminUrl: string): Promise<{ total: number; counts: RequestCount[] }> {
   const res = await fetch(`${adminUrl}/requests`);
   return (await res.json()) as { total: number; counts: RequestCount[] };
 }
 
-export async function resetSimRequests(adminUrl: string): Promise<void> {
+async function resetSimRequests(adminUrl: string): Promise<void> {
   await fetch(`${adminUrl}/requests`, { method: "DELETE" });
 }
 
@@ -321,7 +317,7 @@ function byServiceMethod(counts: RequestCount[]): { service: string; method: str
   return [...m.values()].sort((a, b) => a.service.localeCompare(b.service) || b.count - a.count);
 }
 
-export function openStackTotal(counts: RequestCount[]): number {
+function openStackTotal(counts: RequestCount[]): number {
   return counts.filter((c) => c.service !== "admin").reduce((n, c) => n + c.count, 0);
 }
 

@@ -3,7 +3,8 @@
  * CAPO_TESTBIN_WITH_UPSTREAM_CAPO=1) and capo-ts, ONE AT A TIME, each against a fresh world: the same simulator
  * configuration (build delay, unlimited quotas), a fresh etcd + kube-apiserver with that provider's CRDs, the real
  * Cluster API v1.14.2 managers and the workload-cluster emulator in their network namespace, and the same without-lb
- * cluster shape rendered from each provider's own template. Both run with their default sync period (10 min).
+ * cluster shape rendered from each provider's own template. Each provider is its shipped manager with its defaults
+ * (`capo controller` from dist/, upstream's manager binary), both with their default --sync-period (10 min).
  *
  * Per provider and cluster count it measures milestones (from the CAPI Machines), OpenStack requests per phase
  * (apply -> all machines provisioned, -> Nodes Ready, 60 s idle, delete) and by path template from the simulator's
@@ -28,14 +29,12 @@ import { externalNetworkId, ourCluster, upstreamCluster, type Provider } from ".
 import { ProcSampler, type ProcUsage } from "./proc-usage.js";
 import { cutPhase, type PhaseRequests } from "./request-log.js";
 import { renderUpstreamSection, replaceMarkedSection } from "./upstream-report.js";
-import { ControllerProcess, unlimitedQuotas, waitUntil } from "./run.js";
+import { startCapoController } from "./capo-controller-process.js";
+import { unlimitedQuotas, waitUntil } from "./run.js";
 import { startUpstreamManager } from "./upstream-manager.js";
 
 const NAMESPACE = "default";
 const PROJECT = "demo";
-/** Both providers' default --sync-period. */
-const SYNC_PERIOD_MS = 600_000;
-
 export interface BenchOptions {
   clusterCounts: number[];
   workers: number;
@@ -160,9 +159,9 @@ interface RunningProvider {
 
 async function startProvider(provider: Provider, env: LocalEnvironment, upstream: UpstreamCapoBins): Promise<RunningProvider> {
   if (provider === "capo-ts") {
-    const p = await ControllerProcess.start(env.controlPlane.kubeconfigPath, env.controllerLogPath, SYNC_PERIOD_MS);
+    const p = await startCapoController({ kubeconfigPath: env.controlPlane.kubeconfigPath, workDir: env.workDir });
     const version = (JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { version: string }).version;
-    return { pid: p.pid, version, stop: async () => void (await p.stop()) };
+    return { pid: p.pid, version, stop: p.stop };
   }
   if (!env.capi) throw new Error("no Cluster API managers");
   const m = await startUpstreamManager({

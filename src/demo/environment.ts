@@ -189,11 +189,10 @@ export async function startControllerManager(
   kubeConfig: KubeConfig,
   logPath: string,
   defs: readonly ControllerDefinition[] = registeredControllers,
-  syncPeriodMs = 60_000,
 ): Promise<{ manager: Manager; stop: () => Promise<void> }> {
   const logStream = createWriteStream(logPath, { flags: "a", mode: 0o600 });
   const log = createLogger({ level: "info", destination: logStream, base: { component: "capo-controller" } });
-  const manager = new Manager({ kubeConfig, log, shutdownTimeoutMs: 5_000, syncPeriodMs });
+  const manager = new Manager({ kubeConfig, log, shutdownTimeoutMs: 5_000, syncPeriodMs: 60_000 });
   for (const d of defs) manager.add(d);
   const stop = async (): Promise<void> => {
     await manager.stop();
