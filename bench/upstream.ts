@@ -11,7 +11,8 @@
  * request log, and the provider process's RSS and CPU from /proc.
  *
  * Flags: --clusters 1,10 (a run per count) --workers N (1) --build-ms MS (1000) --latency-ms MS (0)
- *        --idle-s S (60) --timeout-min M (10) --no-write (print only; default: replace the section in BENCHMARKS.md)
+ *        --idle-s S (60) --timeout-min M (10) --no-write (print only; default: replace the section in BENCHMARKS.md
+ *        that belongs to this set of cluster counts)
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -263,8 +264,12 @@ async function main(): Promise<void> {
   say(section);
   if (opts.write) {
     const file = join(repoRoot(), "BENCHMARKS.md");
-    writeFileSync(file, replaceMarkedSection(readFileSync(file, "utf8"), "upstream-bench", "Side by side with upstream CAPO", section));
-    say(`\nwrote the upstream section of ${file}`);
+    // The default run (1 and 10 clusters) and each other set of counts (e.g. the 100-cluster scale run) keep a section each.
+    const counts = opts.clusterCounts.join("-");
+    const name = counts === "1-10" ? "upstream-bench" : `upstream-bench-${counts}`;
+    const heading = counts === "1-10" ? "Side by side with upstream CAPO" : `Side by side with upstream CAPO: ${opts.clusterCounts.join(", ")} clusters`;
+    writeFileSync(file, replaceMarkedSection(readFileSync(file, "utf8"), name, heading, section));
+    say(`\nwrote the ${name} section of ${file}`);
   }
 }
 
