@@ -2,6 +2,12 @@
 import { mergePhases, topPaths } from "./request-log.js";
 import type { BenchOptions, ProviderRun } from "./upstream.js";
 
+/** One cluster count's runs; a provider left out with --providers is undefined. */
+export interface RunPair {
+  up?: ProviderRun;
+  ours?: ProviderRun;
+}
+
 const secs = (ms: number | undefined): string => (ms === undefined ? "not reached" : `${(ms / 1000).toFixed(1)} s`);
 const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const ratio = (ours: number | undefined, theirs: number | undefined): string =>
@@ -11,47 +17,54 @@ function row(label: string, up: string, ours: string, r: string): string {
   return `| ${label} | ${up} | ${ours} | ${r} |`;
 }
 
-function pairTable(up: ProviderRun, ours: ProviderRun, idleMs: number): string[] {
-  const m = up.machines;
+/** A cell for a provider's run, or "not run" when the run was left out (--providers). */
+function cell(r: ProviderRun | undefined, f: (r: ProviderRun) => string): string {
+  return r ? f(r) : "not run";
+}
+
+function pairTable(up: ProviderRun | undefined, ours: ProviderRun | undefined, idleMs: number): string[] {
+  const any = (up ?? ours)!;
+  const m = any.machines;
   const per = (n: number): string => `${n} (${(n / m).toFixed(1)} per machine)`;
   const perMin = (n: number): string => `${n} (${((n * 60_000) / idleMs).toFixed(1)}/min)`;
   const left = (r: ProviderRun): string => (Object.keys(r.leftovers).length === 0 ? "none" : JSON.stringify(r.leftovers));
-  const u = up.milestones;
-  const o = ours.milestones;
+  const both = (label: string, f: (r: ProviderRun) => string, num?: (r: ProviderRun) => number | undefined): string =>
+    row(label, cell(up, f), cell(ours, f), num && up && ours ? ratio(num(ours), num(up)) : "");
   return [
-    `| ${up.clusters} cluster${up.clusters === 1 ? "" : "s"}, ${m} machines | upstream CAPO ${up.version} | capo-ts ${ours.version} | capo-ts / upstream |`,
+    `| ${any.clusters} cluster${any.clusters === 1 ? "" : "s"}, ${m} machines | upstream CAPO ${up?.version ?? ""} | capo-ts ${ours?.version ?? ""} | capo-ts / upstream |`,
     "|---|---:|---:|---:|",
-    row("first control-plane machine provisioned after apply", secs(u.firstCpProvisioned), secs(o.firstCpProvisioned), ratio(o.firstCpProvisioned, u.firstCpProvisioned)),
-    row(`all ${m} machines provisioned`, secs(u.allProvisioned), secs(o.allProvisioned), ratio(o.allProvisioned, u.allProvisioned)),
-    row(`all ${m} Nodes Ready (Machines Running with nodeRef)`, secs(u.allNodesReady), secs(o.allNodesReady), ratio(o.allNodesReady, u.allNodesReady)),
-    row("delete: all Clusters gone", secs(u.deleted), secs(o.deleted), ratio(o.deleted, u.deleted)),
-    row("OpenStack requests, apply → all machines provisioned", per(up.toProvisioned.total), per(ours.toProvisioned.total), ratio(ours.toProvisioned.total, up.toProvisioned.total)),
-    row("OpenStack requests, provisioned → Nodes Ready", String(up.toNodes.total), String(ours.toNodes.total), ratio(ours.toNodes.total, up.toNodes.total)),
-    row(`OpenStack requests while idle (${idleMs / 1000} s)`, perMin(up.idle.total), perMin(ours.idle.total), ratio(ours.idle.total, up.idle.total)),
-    row("OpenStack requests to delete", per(up.del.total), per(ours.del.total), ratio(ours.del.total, up.del.total)),
-    row("OpenStack resources left after delete", left(up), left(ours), ""),
-    row("provider RSS at start / peak", `${mib(up.start.rssBytes)} / ${mib(up.end.peakRssBytes)}`, `${mib(ours.start.rssBytes)} / ${mib(ours.end.peakRssBytes)}`,
-      `${ratio(ours.start.rssBytes, up.start.rssBytes)} / ${ratio(ours.end.peakRssBytes, up.end.peakRssBytes)}`),
-    row("provider CPU, total (start to end of delete)", `${up.end.cpuSeconds.toFixed(2)} s`, `${ours.end.cpuSeconds.toFixed(2)} s`, ratio(ours.end.cpuSeconds, up.end.cpuSeconds)),
+    both("first control-plane machine provisioned after apply", (r) => secs(r.milestones.firstCpProvisioned), (r) => r.milestones.firstCpProvisioned),
+    both(`all ${m} machines provisioned`, (r) => secs(r.milestones.allProvisioned), (r) => r.milestones.allProvisioned),
+    both(`all ${m} Nodes Ready (Machines Running with nodeRef)`, (r) => secs(r.milestones.allNodesReady), (r) => r.milestones.allNodesReady),
+    both("delete: all Clusters gone", (r) => secs(r.milestones.deleted), (r) => r.milestones.deleted),
+    both("OpenStack requests, apply → all machines provisioned", (r) => per(r.toProvisioned.total), (r) => r.toProvisioned.total),
+    both("OpenStack requests, provisioned → Nodes Ready", (r) => String(r.toNodes.total), (r) => r.toNodes.total),
+    both(`OpenStack requests while idle (${idleMs / 1000} s)`, (r) => perMin(r.idle.total), (r) => r.idle.total),
+    both("OpenStack requests to delete", (r) => per(r.del.total), (r) => r.del.total),
+    both("OpenStack resources left after delete", left),
+    both("provider RSS at start", (r) => mib(r.start.rssBytes), (r) => r.start.rssBytes),
+    both("provider RSS peak", (r) => mib(r.end.peakRssBytes), (r) => r.end.peakRssBytes),
+    both("provider CPU, total (start to end of delete)", (r) => `${r.end.cpuSeconds.toFixed(2)} s`, (r) => r.end.cpuSeconds),
   ];
 }
 
-function topTable(up: ProviderRun, ours: ProviderRun): string[] {
-  const all = (r: ProviderRun) => topPaths(mergePhases(r.toProvisioned, r.toNodes, r.idle, r.del), 10);
+function topTable(up: ProviderRun | undefined, ours: ProviderRun | undefined): string[] {
+  const all = (r: ProviderRun | undefined) => (r ? topPaths(mergePhases(r.toProvisioned, r.toNodes, r.idle, r.del), 10) : []);
   const a = all(up);
   const b = all(ours);
   const lines = ["| # | upstream CAPO | requests | capo-ts | requests |", "|---:|---|---:|---|---:|"];
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    lines.push(`| ${i + 1} | \`${a[i]?.request ?? ""}\` | ${a[i]?.count ?? ""} | \`${b[i]?.request ?? ""}\` | ${b[i]?.count ?? ""} |`);
+    const c = (x: { request: string; count: number } | undefined): string => (x ? `\`${x.request}\` | ${x.count}` : " | ");
+    lines.push(`| ${i + 1} | ${c(a[i])} | ${c(b[i])} |`);
   }
   return lines;
 }
 
 const met = (ok: boolean | undefined): string => (ok === undefined ? "not measured" : ok ? "**met**" : "**not met**");
 
-function goals(pairs: ProviderRun[][]): string[] {
+function goals(pairs: RunPair[]): string[] {
   const lines = ["| goal (issue 14) | clusters | upstream | capo-ts | verdict |", "|---|---:|---:|---:|---|"];
-  for (const [up, ours] of pairs) {
+  for (const { up, ours } of pairs) {
     if (!up || !ours) continue;
     const n = up.clusters;
     const perUp = up.toProvisioned.total / up.machines;
@@ -71,9 +84,9 @@ function goals(pairs: ProviderRun[][]): string[] {
   return lines;
 }
 
-export function renderUpstreamSection(pairs: ProviderRun[][], o: BenchOptions, machine: string, capiVersion: string): string {
+export function renderUpstreamSection(pairs: RunPair[], o: BenchOptions, machine: string, capiVersion: string): string {
   const flags = o.argv.filter((a) => a !== "--no-write").join(" ");
-  const first = pairs[0]?.[0];
+  const first = pairs[0]?.up ?? pairs[0]?.ours;
   const lines = [
     `Command: \`npm run bench:upstream${flags ? ` -- ${flags}` : ""}\` (= \`npm run build && CAPO_TESTBIN_WITH_UPSTREAM_CAPO=1 bash hack/testbins.sh && node dist/bench/upstream.js${flags ? ` ${flags}` : ""}\`)`,
     "",
@@ -86,9 +99,10 @@ export function renderUpstreamSection(pairs: ProviderRun[][], o: BenchOptions, m
       "Both with their default --sync-period (10 min). Milestones from the CAPI Machines (polled every 250 ms); requests from the simulator's request log, " +
       "cut at each phase; RSS (VmRSS at start, VmHWM peak) and CPU (utime + stime) from /proc of the provider's process, start = 2 s after it was ready.",
   ];
-  for (const [up, ours] of pairs) {
-    if (!up || !ours) continue;
-    lines.push("", ...pairTable(up, ours, o.idleMs), "", `Most frequent OpenStack requests, whole run (${up.clusters} cluster${up.clusters === 1 ? "" : "s"}):`, "", ...topTable(up, ours));
+  for (const { up, ours } of pairs) {
+    const n = (up ?? ours)?.clusters ?? 0;
+    if (n === 0) continue;
+    lines.push("", ...pairTable(up, ours, o.idleMs), "", `Most frequent OpenStack requests, whole run (${n} cluster${n === 1 ? "" : "s"}):`, "", ...topTable(up, ours));
   }
   lines.push("", "Goals:", "", ...goals(pairs));
   return lines.join("\n");

@@ -10,7 +10,7 @@
  * (apply -> all machines provisioned, -> Nodes Ready, 60 s idle, delete) and by path template from the simulator's
  * request log, and the provider process's RSS and CPU from /proc.
  *
- * Flags: --clusters 1,10 (a run per count) --workers N (1) --build-ms MS (1000) --latency-ms MS (0)
+ * Flags: --clusters 1,10 (a run per count) --providers upstream,capo-ts (both, upstream first) --workers N (1) --build-ms MS (1000) --latency-ms MS (0)
  *        --idle-s S (60) --timeout-min M (10) --no-write (print only; default: replace the section in BENCHMARKS.md
  *        that belongs to this set of cluster counts)
  */
@@ -29,7 +29,7 @@ import { ensureTestBins, repoRoot, type UpstreamCapoBins } from "../src/testenv/
 import { externalNetworkId, ourCluster, upstreamCluster, type Provider } from "./cluster-shapes.js";
 import { ProcSampler, type ProcUsage } from "./proc-usage.js";
 import { cutPhase, type PhaseRequests } from "./request-log.js";
-import { renderUpstreamSection, replaceMarkedSection } from "./upstream-report.js";
+import { renderUpstreamSection, replaceMarkedSection, type RunPair } from "./upstream-report.js";
 import { startCapoController } from "./capo-controller-process.js";
 import { unlimitedQuotas, waitUntil } from "./run.js";
 import { startUpstreamManager } from "./upstream-manager.js";
@@ -38,6 +38,7 @@ const NAMESPACE = "default";
 const PROJECT = "demo";
 export interface BenchOptions {
   clusterCounts: number[];
+  providers: Provider[];
   workers: number;
   buildMs: number;
   latencyMs: number;
@@ -84,12 +85,16 @@ export function parseArgs(argv: string[]): BenchOptions {
     if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a whole number >= 0; got "${v}"`);
     return n;
   };
-  const known = ["--clusters", "--workers", "--build-ms", "--latency-ms", "--idle-s", "--timeout-min", "--no-write"];
+  const known = ["--clusters", "--providers", "--workers", "--build-ms", "--latency-ms", "--idle-s", "--timeout-min", "--no-write"];
   for (const a of argv) if (a.startsWith("--") && !known.includes(a)) throw new Error(`unknown flag ${a}; known: ${known.join(" ")}`);
   const clusterCounts = (value("--clusters") ?? "1,10").split(",").map(Number);
   if (clusterCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--clusters must be a list like 1,10`);
+  const providers = (value("--providers") ?? "upstream,capo-ts").split(",");
+  const bad = providers.find((p) => p !== "upstream" && p !== "capo-ts");
+  if (bad !== undefined || providers.length === 0) throw new Error(`--providers takes upstream and/or capo-ts; got "${bad ?? ""}"`);
   return {
     clusterCounts,
+    providers: providers as Provider[],
     workers: num("--workers", 1),
     buildMs: num("--build-ms", 1000),
     latencyMs: num("--latency-ms", 0),
@@ -252,11 +257,12 @@ async function main(): Promise<void> {
   const bins = await ensureTestBins({ withUpstreamCapo: true });
   const upstream = bins.upstreamCapo;
   if (!upstream) throw new Error("hack/testbins.sh built no upstream CAPO (run it with CAPO_TESTBIN_WITH_UPSTREAM_CAPO=1)");
-  const runs: ProviderRun[][] = [];
+  const runs: RunPair[] = [];
   for (const n of opts.clusterCounts) {
-    const pair: ProviderRun[] = [];
-    for (const p of ["upstream", "capo-ts"] as const) pair.push(await runOne(p, n, opts, upstream));
-    runs.push(pair);
+    runs.push({
+      ...(opts.providers.includes("upstream") ? { up: await runOne("upstream", n, opts, upstream) } : {}),
+      ...(opts.providers.includes("capo-ts") ? { ours: await runOne("capo-ts", n, opts, upstream) } : {}),
+    });
   }
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "?"}, Node ${process.version}`;
   const section = renderUpstreamSection(runs, opts, machine, bins.capiVersion);
