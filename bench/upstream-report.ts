@@ -44,6 +44,7 @@ function pairTable(up: ProviderRun | undefined, ours: ProviderRun | undefined, i
     both("OpenStack resources left after delete", left),
     both("provider RSS at start", (r) => mib(r.start.rssBytes), (r) => r.start.rssBytes),
     both("provider RSS peak", (r) => mib(r.end.peakRssBytes), (r) => r.end.peakRssBytes),
+    both("provider CPU until started (loading, caches synced, +2 s)", (r) => `${r.start.cpuSeconds.toFixed(2)} s`, (r) => r.start.cpuSeconds),
     both("provider CPU, total (start to end of delete)", (r) => `${r.end.cpuSeconds.toFixed(2)} s`, (r) => r.end.cpuSeconds),
   ];
 }
