@@ -128,7 +128,7 @@ class ControllerProcess {
   }
 }
 
-interface RequestCount {
+export interface RequestCount {
   service: string;
   method: string;
   path: string;
@@ -144,7 +144,7 @@ async function resetSimRequests(adminUrl: string): Promise<void> {
   await fetch(`${adminUrl}/requests`, { method: "DELETE" });
 }
 
-function unlimitedQuotas(): Partial<QuotaLimits> {
+export function unlimitedQuotas(): Partial<QuotaLimits> {
   return Object.fromEntries(Object.keys(DEFAULT_QUOTAS).map((k) => [k, -1])) as Partial<QuotaLimits>;
 }
 
@@ -178,7 +178,7 @@ interface Phases {
   allNodes: number;
 }
 
-async function waitUntil(what: string, deadline: number, check: () => boolean | Promise<boolean>, onTick?: () => void): Promise<number> {
+export async function waitUntil(what: string, deadline: number, check: () => boolean | Promise<boolean>, onTick?: () => void): Promise<number> {
   for (;;) {
     if (await check()) return Date.now();
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -16,6 +16,11 @@
 #                                                        CAPI's `make release-manifests` does, and metadata.yaml
 #   .cache/testbin/cert-manager-<version>/crds/*.yaml    cert-manager's CRDs (the version clusterctl installs by
 #                                                        default), from the cert-manager Go module
+#   .cache/testbin/capo-upstream-<version>/bin/capo-manager
+#                                                        upstream CAPO's manager (hack/testbin/capo-upstream), for
+#                                                        `npm run bench:upstream` only: built only on request (below)
+#   .cache/testbin/capo-upstream-<version>/crds/*.yaml   its CRDs (config/crd/bases, with the contract label its
+#                                                        kustomization adds) and ORC's images CRD, which it needs
 #   .cache/testbin/paths.json                            where all of the above is (read by src/testenv/testbins.ts)
 #
 # Versions are pinned in the wrapper modules under hack/testbin/ (go.mod + go.sum are committed), so a build is
@@ -27,6 +32,9 @@
 #   CAPO_TESTBIN_DIR     cache root (default: <repo>/.cache/testbin)
 #   CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS=1
 #                        do not build Cluster API's managers nor clusterctl (paths.json then says null for them)
+#   CAPO_TESTBIN_WITH_UPSTREAM_CAPO=1
+#                        also build upstream CAPO's manager and fetch its CRDs (the side-by-side benchmark); without
+#                        it, paths.json records them only if they are built and current already
 #
 # Usage: hack/testbins.sh [--quiet]   (prints where everything is; --quiet prints only errors)
 set -euo pipefail
@@ -326,6 +334,49 @@ ensure_cert_manager_crds() {
   CERT_MANAGER_JSON="{ \"version\": \"$version\", \"crdDir\": $(json_string "$dir") }"
 }
 
+# Upstream CAPO (the version hack/testbin/capo-upstream pins): its manager (main.go is the module root), its CRDs
+# with the contract label its config/crd/kustomization.yaml adds (cluster.x-k8s.io/v1beta1: v1beta1; CAPI core reads
+# the infrastructure objects at that contract), and ORC's images CRD, without which its OpenStackServer controller
+# never starts. `build` 0: record what is cached and current, build nothing (UPSTREAM_CAPO_JSON stays null if not).
+ensure_upstream_capo() { # <build: 0|1>
+  local wrappers="$WRAPPERS/capo-upstream" version orc_version dir out crd_dir stamp want mod_dir orc_dir f
+  version="$(pinned_version "$wrappers" sigs.k8s.io/cluster-api-provider-openstack)"
+  orc_version="$(pinned_version "$wrappers" github.com/k-orc/openstack-resource-controller/v2)"
+  dir="$CACHE/capo-upstream-$version"
+  out="$dir/bin/capo-manager"
+  crd_dir="$dir/crds"
+  stamp="$dir/crds.stamp"
+  want="$(printf '%s\n' "$version" "$orc_version" contract-v1beta1 templates | sha256sum | cut -c1-16)"
+  local bin_current=0 crds_current=0
+  [[ -x "$out" && -f "$out.stamp" && "$(cat "$out.stamp")" == "$(wrapper_hash "$wrappers" "")" ]] && bin_current=1
+  [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && crds_current=1
+  if [[ "$1" == 0 ]]; then
+    [[ $bin_current == 1 && $crds_current == 1 ]] || return 0
+  else
+    ensure_binary capo-manager "$wrappers" sigs.k8s.io/cluster-api-provider-openstack "" "$dir/bin"
+    if [[ $crds_current == 1 ]]; then
+      say "upstream CAPO $version CRDs: cached ($crd_dir)"
+    else
+      mod_dir="$(module_dir "sigs.k8s.io/cluster-api-provider-openstack@$version")"
+      orc_dir="$(module_dir "github.com/k-orc/openstack-resource-controller/v2@$orc_version")"
+      rm -rf "$crd_dir.tmp" && mkdir -p "$crd_dir.tmp"
+      for f in "$mod_dir"/config/crd/bases/*.yaml; do
+        copy_crd_without_conversion "$f" "$crd_dir.tmp/$(basename "$f")" v1beta1
+      done
+      [[ -f "$orc_dir/config/crd/bases/openstack.k-orc.cloud_images.yaml" ]] || die "ORC $orc_version has no images CRD"
+      copy_crd_without_conversion "$orc_dir/config/crd/bases/openstack.k-orc.cloud_images.yaml" \
+        "$crd_dir.tmp/openstack.k-orc.cloud_images.yaml"
+      rm -rf "$crd_dir" "$dir/templates" && mv "$crd_dir.tmp" "$crd_dir"
+      # Its cluster templates (clusterctl ${VAR} syntax), which the benchmark renders.
+      cp -r "$mod_dir/templates" "$dir/templates" && chmod -R u+w "$dir/templates"
+      echo "$want" >"$stamp"
+      say "upstream CAPO $version CRDs (+ ORC $orc_version images): $crd_dir"
+    fi
+  fi
+  UPSTREAM_CAPO_JSON="{ \"version\": \"$version\", \"manager\": $(json_string "$out"), \"crdDir\": $(json_string "$crd_dir"),
+    \"templateDir\": $(json_string "$dir/templates") }"
+}
+
 json_string() { # JSON-quotes a path (paths with quotes or backslashes are not supported by design: we refuse them)
   [[ "$1" != *'"'* && "$1" != *'\'* ]] || die "path contains a quote or backslash: $1"
   printf '"%s"' "$1"
@@ -342,6 +393,7 @@ write_paths() {
   "clusterctl": $CLUSTERCTL_JSON,
   "capiRepository": $CAPI_REPOSITORY_JSON,
   "certManager": $CERT_MANAGER_JSON,
+  "upstreamCapo": $UPSTREAM_CAPO_JSON,
   "kubernetesVersion": "$K8S_VERSION",
   "etcdVersion": "$ETCD_VERSION",
   "capiVersion": "$CAPI_VERSION"
@@ -369,6 +421,8 @@ main() {
   else
     ensure_capi_managers
   fi
+  UPSTREAM_CAPO_JSON=null
+  if [[ "${CAPO_TESTBIN_WITH_UPSTREAM_CAPO:-}" == 1 ]]; then ensure_upstream_capo 1; else ensure_upstream_capo 0; fi
   write_paths
   say "kube-apiserver: $KUBE_APISERVER"
   say "etcd:           $ETCD"

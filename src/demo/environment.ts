@@ -29,6 +29,11 @@ export interface LocalEnvironmentOptions {
    * refuses up front, naming what is missing, when this machine cannot run them. Default false.
    */
   realCapi?: boolean;
+  /**
+   * The CRDs of the infrastructure provider under test (default: ours, config/crd); the upstream benchmark installs
+   * upstream CAPO's instead.
+   */
+  infraCrdDir?: string;
   /** Progress messages ("starting the simulator ..."). */
   onStep?: (message: string) => void;
 }
@@ -132,7 +137,7 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
     stops.push(() => controlPlane.stop());
 
     onStep(`installing our CRDs and Cluster API ${bins.capiVersion}'s CRDs`);
-    await installCrds(controlPlane.kubeconfigPath, [join(repoRoot(), "config", "crd"), bins.capiCrdDir]);
+    await installCrds(controlPlane.kubeconfigPath, [opts.infraCrdDir ?? join(repoRoot(), "config", "crd"), bins.capiCrdDir]);
 
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(controlPlane.kubeconfigPath);

@@ -1,4 +1,17 @@
-import { Agent, type Dispatcher } from "undici";
+import { createRequire } from "node:module";
+import type * as Undici from "undici";
+import type { Agent, Dispatcher } from "undici";
+
+/**
+ * undici (~20 MiB of memory once loaded) is required on the first connection pool, not when the controller starts:
+ * a manager with no OpenStack clusters to reconcile never loads it. undici is CommonJS, so a synchronous require
+ * keeps createDispatcher synchronous.
+ */
+let undici: typeof Undici | undefined;
+function loadUndici(): typeof Undici {
+  undici ??= createRequire(import.meta.url)("undici") as typeof Undici;
+  return undici;
+}
 
 export interface TlsSettings {
   verify: boolean;
@@ -7,7 +20,7 @@ export interface TlsSettings {
 
 /** One keep-alive connection pool per cloud; the CA bundle (or verify: false) applies to every service. */
 export function createDispatcher(tls: TlsSettings, connectTimeoutMs: number): Agent {
-  return new Agent({
+  return new (loadUndici().Agent)({
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 120_000,
     connections: 32,

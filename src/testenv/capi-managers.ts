@@ -73,7 +73,7 @@ interface ManagerSpec {
 }
 
 /** The apiserver's port inside the namespace. */
-const INNER_APISERVER_PORT = 6443;
+export const INNER_APISERVER_PORT = 6443;
 
 export async function startCapiManagers(opts: StartCapiManagersOptions): Promise<CapiManagers> {
   const bins = opts.bins ?? (await ensureTestBins()).capiManagers;
@@ -209,7 +209,7 @@ function managerArgs(s: ManagerSpec, dir: string, certDir: string, watchFilter: 
  * relay), with tls-server-name keeping certificate checks against the real name. Returns where the relay must
  * connect in our namespace.
  */
-function writeInnerKubeconfig(sourcePath: string, targetPath: string): { host: string; port: number } {
+export function writeInnerKubeconfig(sourcePath: string, targetPath: string): { host: string; port: number } {
   interface NamedCluster {
     name: string;
     cluster: Record<string, unknown> & { server: string };
@@ -255,7 +255,7 @@ function writeInnerKubeconfig(sourcePath: string, targetPath: string): { host: s
  * A self-signed serving cert for the webhook servers. Nothing calls their webhooks (no webhook configuration is
  * installed), but they refuse to start without one, and their readiness check is a TLS dial to it.
  */
-function writeWebhookCert(certDir: string): void {
+export function writeWebhookCert(certDir: string): void {
   mkdirSync(certDir, { recursive: true });
   try {
     execFileSync(
@@ -274,7 +274,7 @@ function writeWebhookCert(certDir: string): void {
   }
 }
 
-function readyzOk(socketPath: string): Promise<boolean> {
+export function readyzOk(socketPath: string): Promise<boolean> {
   return new Promise((resolveOk) => {
     const req = request({ socketPath, path: "/readyz", timeout: 2_000 }, (res) => {
       res.resume();

@@ -3,7 +3,7 @@ export { startControlPlane } from "./control-plane.js";
 export type { ControlPlane, StartControlPlaneOptions } from "./control-plane.js";
 export { installCrds, readCrdFiles, describeApiError } from "./crds.js";
 export { cachedTestBins, ensureTestBins, repoRoot } from "./testbins.js";
-export type { CapiManagerBins, TestBins } from "./testbins.js";
+export type { CapiManagerBins, TestBins, UpstreamCapoBins } from "./testbins.js";
 export { startCapiManagers } from "./capi-managers.js";
 export type { CapiManagers, StartCapiManagersOptions } from "./capi-managers.js";
 export { asClientModel } from "./client-model.js";

@@ -24,9 +24,21 @@ export interface TestBins {
   capiRepository?: string | null;
   /** cert-manager's CRDs, of the version clusterctl installs by default. */
   certManager?: { version: string; crdDir: string } | null;
+  /**
+   * Upstream CAPO's manager, its CRDs (+ ORC's images CRD) and its cluster templates, for `npm run bench:upstream`
+   * (hack/testbin/capo-upstream). Built only with CAPO_TESTBIN_WITH_UPSTREAM_CAPO=1; null when not built.
+   */
+  upstreamCapo?: UpstreamCapoBins | null;
   kubernetesVersion: string;
   etcdVersion: string;
   capiVersion: string;
+}
+
+export interface UpstreamCapoBins {
+  version: string;
+  manager: string;
+  crdDir: string;
+  templateDir: string;
 }
 
 export interface CapiManagerBins {
@@ -48,7 +60,7 @@ function cacheDir(root: string, env: NodeJS.ProcessEnv): string {
 }
 
 /** The recorded paths, if the file exists and the binaries it names are still executable. */
-async function readPaths(file: string, withCapiManagers: boolean): Promise<TestBins | undefined> {
+async function readPaths(file: string, withCapiManagers: boolean, withUpstreamCapo = false): Promise<TestBins | undefined> {
   try {
     const bins = JSON.parse(await readFile(file, "utf8")) as TestBins;
     await access(bins.kubeApiserver, constants.X_OK);
@@ -62,6 +74,11 @@ async function readPaths(file: string, withCapiManagers: boolean): Promise<TestB
       await access(bins.clusterctl, constants.X_OK);
       await access(bins.capiRepository, constants.R_OK);
       await access(bins.certManager.crdDir, constants.R_OK);
+    }
+    if (withUpstreamCapo) {
+      if (!bins.upstreamCapo) return undefined;
+      await access(bins.upstreamCapo.manager, constants.X_OK);
+      await access(bins.upstreamCapo.crdDir, constants.R_OK);
     }
     return bins;
   } catch {
@@ -81,15 +98,18 @@ export function cachedTestBins(opts: { root?: string; withCapiManagers?: boolean
  * true) skips building Cluster API's managers (minutes, cold) for callers that do not run them, e.g. `capo demo`.
  */
 export async function ensureTestBins(
-  opts: { root?: string; env?: NodeJS.ProcessEnv; withCapiManagers?: boolean } = {},
+  opts: { root?: string; env?: NodeJS.ProcessEnv; withCapiManagers?: boolean; withUpstreamCapo?: boolean } = {},
 ): Promise<TestBins> {
   const root = opts.root ?? repoRoot();
   const withCapiManagers = opts.withCapiManagers ?? true;
-  const env = withCapiManagers
-    ? (opts.env ?? process.env)
-    : { ...(opts.env ?? process.env), CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS: "1" };
+  const withUpstreamCapo = opts.withUpstreamCapo ?? false;
+  const env: NodeJS.ProcessEnv = {
+    ...(opts.env ?? process.env),
+    ...(withCapiManagers ? {} : { CAPO_TESTBIN_WITHOUT_CAPI_MANAGERS: "1" }),
+    ...(withUpstreamCapo ? { CAPO_TESTBIN_WITH_UPSTREAM_CAPO: "1" } : {}),
+  };
   const pathsFile = join(cacheDir(root, env), "paths.json");
-  const existing = await readPaths(pathsFile, withCapiManagers);
+  const existing = await readPaths(pathsFile, withCapiManagers, withUpstreamCapo);
   // KUBEBUILDER_ASSETS may have changed since the last run; the script decides, and is fast when nothing changed.
   if (existing && !env.KUBEBUILDER_ASSETS) return existing;
   await promisify(execFile)("bash", [join(root, "hack", "testbins.sh"), "--quiet"], {
@@ -97,7 +117,7 @@ export async function ensureTestBins(
     env,
     maxBuffer: 64 * 1024 * 1024,
   });
-  const built = await readPaths(pathsFile, withCapiManagers);
+  const built = await readPaths(pathsFile, withCapiManagers, withUpstreamCapo);
   if (!built) throw new Error(`hack/testbins.sh ran but wrote no ${pathsFile}`);
   return built;
 }

@@ -8,7 +8,6 @@ import { createLogger, KubeClient, Manager } from "../../runtime/index.js";
 import type { Logger } from "../../runtime/index.js";
 import type { KubeAuth } from "../../runtime/kube-auth.js";
 import { loadKubeAuth } from "../../runtime/kubeconfig-lite.js";
-import { parseNamespacedName, startConversionWebhook } from "../../conversion/webhook.js";
 import type { RunningWebhook } from "../../conversion/webhook.js";
 import { onShutdownSignal } from "../../runtime/signals.js";
 import { UserError, errorMessage } from "../../util/errors.js";
@@ -110,10 +109,14 @@ async function runController(flags: ControllerFlags, defs: readonly ControllerDe
   }
 }
 
-/** The v1beta1 conversion webhook, when --webhook-bind-address is not 0. */
+/**
+ * The v1beta1 conversion webhook, when --webhook-bind-address is not 0. Imported only then: its certificate code
+ * (@peculiar/x509 and its reflect-metadata) holds ~8 MiB that a controller without the webhook never needs.
+ */
 async function startWebhook(flags: ControllerFlags, kubeConfig: KubeAuth, log: Logger): Promise<RunningWebhook | undefined> {
   const bind = parseBindAddress(flags.webhookBindAddress, "--webhook-bind-address");
   if (!bind) return undefined;
+  const { parseNamespacedName, startConversionWebhook } = await import("../../conversion/webhook.js");
   const namespace = process.env["POD_NAMESPACE"] ?? "capo-system";
   return startConversionWebhook(
     {

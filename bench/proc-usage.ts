@@ -1,0 +1,71 @@
+/**
+ * Memory and CPU of another process, read from /proc, so that the upstream benchmark measures both providers the
+ * same way (our controllers in a forked Node process, upstream CAPO as a Go binary in a network namespace).
+ */
+import { readFileSync } from "node:fs";
+
+export interface ProcUsage {
+  /** Resident set size now (VmRSS). */
+  rssBytes: number;
+  /** Peak resident set size over the process's life so far (VmHWM, the kernel's high-water mark). */
+  peakRssBytes: number;
+  /** User + system CPU time the process used so far. */
+  cpuSeconds: number;
+}
+
+/** The clock ticks /proc/<pid>/stat counts in: USER_HZ, 100 on every Linux architecture Node runs on. */
+const USER_HZ = 100;
+
+function statusKiB(status: string, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status);
+  if (!m?.[1]) throw new Error(`/proc status has no ${field} line`);
+  return Number(m[1]);
+}
+
+/** Reads the process's usage now; throws if it is gone. */
+export function readProcUsage(pid: number): ProcUsage {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // comm (field 2) may hold spaces and parentheses: fields after its closing parenthesis start at field 3 (state).
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return {
+    rssBytes: statusKiB(status, "VmRSS") * 1024,
+    peakRssBytes: statusKiB(status, "VmHWM") * 1024,
+    cpuSeconds: (utime + stime) / USER_HZ,
+  };
+}
+
+/**
+ * Samples a process every `intervalMs` so the last reading survives its exit: stop() gives the final peak RSS and
+ * CPU even when the process was stopped in between.
+ */
+export class ProcSampler {
+  private last: ProcUsage;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    readonly pid: number,
+    intervalMs = 250,
+  ) {
+    this.last = readProcUsage(pid);
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** A fresh reading (the last one if the process is gone). */
+  sample(): ProcUsage {
+    try {
+      this.last = readProcUsage(this.pid);
+    } catch {
+      // Exited: keep the last reading.
+    }
+    return this.last;
+  }
+
+  stop(): ProcUsage {
+    clearInterval(this.timer);
+    return this.sample();
+  }
+}
