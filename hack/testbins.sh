@@ -16,6 +16,9 @@
 #                                                        CAPI's `make release-manifests` does, and metadata.yaml
 #   .cache/testbin/cert-manager-<version>/crds/*.yaml    cert-manager's CRDs (the version clusterctl installs by
 #                                                        default), from the cert-manager Go module
+#   .cache/testbin/cert-manager-<version>/bin/cert-manager-{controller,cainjector}
+#                                                        cert-manager's controller and CA injector of that version
+#                                                        (thin mains over its public packages: hack/testbin/cert-manager-*)
 #   .cache/testbin/paths.json                            where all of the above is (read by src/testenv/testbins.ts)
 #
 # Versions are pinned in the wrapper modules under hack/testbin/ (go.mod + go.sum are committed), so a build is
@@ -323,7 +326,23 @@ ensure_cert_manager_crds() {
     echo "$version" >"$stamp"
     say "cert-manager $version CRDs: $dir"
   fi
-  CERT_MANAGER_JSON="{ \"version\": \"$version\", \"crdDir\": $(json_string "$dir") }"
+  ensure_cert_manager_binaries "$version" "$CACHE/cert-manager-$version/bin"
+  CERT_MANAGER_JSON="{ \"version\": \"$version\", \"crdDir\": $(json_string "$dir"),
+    \"controller\": $(json_string "$CACHE/cert-manager-$version/bin/cert-manager-controller"),
+    \"cainjector\": $(json_string "$CACHE/cert-manager-$version/bin/cert-manager-cainjector") }"
+}
+
+# cert-manager's controller and cainjector, of the version clusterctl installs, as thin mains over cert-manager's
+# public packages (hack/testbin/cert-manager-*/main.go says why): the tests run them to issue the conversion
+# webhook's certificate and inject its CA into our CRDs, as in a cluster where clusterctl installed cert-manager.
+ensure_cert_manager_binaries() { # <version clusterctl installs> <bin dir>
+  local version="$1" bin_dir="$2" name pinned
+  for name in cert-manager-controller cert-manager-cainjector; do
+    pinned="$(pinned_version "$WRAPPERS/$name" github.com/cert-manager/cert-manager)"
+    [[ "$pinned" == "$version" ]] ||
+      die "hack/testbin/$name pins cert-manager $pinned but clusterctl $CAPI_VERSION installs $version; bump its go.mod"
+    ensure_binary "$name" "$WRAPPERS/$name" . "" "$bin_dir"
+  done
 }
 
 json_string() { # JSON-quotes a path (paths with quotes or backslashes are not supported by design: we refuse them)
