@@ -1,5 +1,6 @@
 import type { JsonObject } from "../manifests/convert/fields.js";
 import { isObject, put } from "../manifests/convert/fields.js";
+import { MACHINE_FIELDS_SAME_IN_V1BETA1 } from "../manifests/convert/openstack.js";
 
 /**
  * v1beta2 -> upstream v1beta1, field by field: the inverse of src/manifests/convert/openstack.ts's v1beta1 mappers,
@@ -42,18 +43,7 @@ export function machineSpecToV1beta1(s: JsonObject): JsonObject {
   put(out, "image", s["image"]);
   put(out, "sshKeyName", s["sshKeyName"]);
   put(out, "ports", mapList(s["ports"], portToV1beta1));
-  copy(out, s, [
-    "securityGroups",
-    "trunk",
-    "tags",
-    "serverMetadata",
-    "configDrive",
-    "rootVolume",
-    "additionalBlockDevices",
-    "serverGroup",
-    "identityRef",
-    "schedulerHintAdditionalProperties",
-  ]);
+  copy(out, s, [...MACHINE_FIELDS_SAME_IN_V1BETA1, "identityRef"]);
   return out;
 }
 

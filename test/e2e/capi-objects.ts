@@ -2,7 +2,7 @@
 // simulator's inventory. Not a test itself (the set-up is in capi-real-env.ts).
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { isNotFound, type KubeClient, type ResourceType } from "../../src/runtime/index.js";
-import { inventory, type InventoryItem } from "../helpers/sim.js";
+import { CLUSTER_RESOURCE_KINDS, inventory, liveCounts, type InventoryItem } from "../helpers/sim.js";
 
 const CAPI = { group: "cluster.x-k8s.io", version: "v1beta2" };
 const INFRA = { group: "infrastructure.cluster.x-k8s.io", version: "v1beta2" };
@@ -105,30 +105,7 @@ export async function eventually<T>(
   }
 }
 
-export { inventory, type InventoryItem };
-
-/** What a cluster may leave behind in OpenStack; all of it must be gone after the Cluster is deleted. */
-export const CLUSTER_RESOURCE_KINDS = [
-  "networks",
-  "subnets",
-  "ports",
-  "routers",
-  "security_groups",
-  "security_group_rules",
-  "floatingips",
-  "loadbalancers",
-  "listeners",
-  "pools",
-  "members",
-  "healthmonitors",
-  "servers",
-  "volumes",
-  "trunks",
-] as const;
-
-export function liveCounts(inv: Record<string, InventoryItem[]>): Record<string, number> {
-  return Object.fromEntries(CLUSTER_RESOURCE_KINDS.map((k) => [k, (inv[k] ?? []).filter((x) => x.status !== "DELETED").length]));
-}
+export { CLUSTER_RESOURCE_KINDS, inventory, liveCounts, type InventoryItem };
 
 /** Log lines that say something went wrong: klog E/W lines of the managers, and warn/error lines of ours. */
 export function problemLines(text: string, max: number): string {

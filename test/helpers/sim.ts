@@ -187,3 +187,27 @@ export async function inventory(sim: RunningSimulator, project = "demo"): Promis
   if (!p) throw new Error(`simulator has no ${project} project`);
   return p.resources;
 }
+
+/** What a cluster may leave behind in OpenStack; all of it must be gone after the cluster is deleted (key pairs are the user's). */
+export const CLUSTER_RESOURCE_KINDS = [
+  "networks",
+  "subnets",
+  "ports",
+  "routers",
+  "security_groups",
+  "security_group_rules",
+  "floatingips",
+  "loadbalancers",
+  "listeners",
+  "pools",
+  "members",
+  "healthmonitors",
+  "servers",
+  "volumes",
+  "trunks",
+] as const;
+
+/** Resources of each cluster kind that are not (soft-)deleted. */
+export function liveCounts(inv: Record<string, InventoryItem[]>): Record<string, number> {
+  return Object.fromEntries(CLUSTER_RESOURCE_KINDS.map((k) => [k, (inv[k] ?? []).filter((x) => x.status !== "DELETED").length]));
+}

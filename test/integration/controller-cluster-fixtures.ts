@@ -5,7 +5,7 @@ import { IDENTITY_SECRET_LABEL } from "../../src/controllers/credentials.js";
 import { CapiTypes, CoreTypes, isNotFound, type KubeClient } from "../../src/runtime/index.js";
 import type { SimConfig } from "../../src/sim/index.js";
 import { OpenStackClusterType, type OpenStackClusterObject } from "../../src/controllers/openstackcluster/types.js";
-import { admin, inventory, type InventoryItem, type RunningSimulator } from "../helpers/sim.js";
+import { admin, CLUSTER_RESOURCE_KINDS, inventory, liveCounts, type InventoryItem, type RunningSimulator } from "../helpers/sim.js";
 import { until } from "../helpers/until.js";
 
 export { until };
@@ -105,28 +105,7 @@ export async function waitProvisioned(client: KubeClient, namespace: string, nam
   }, ms);
 }
 
-export { inventory, type InventoryItem };
-
-/** Resource kinds that must be empty once a cluster is deleted (everything but the always-present keypairs). */
-export const CLUSTER_KINDS = [
-  "networks",
-  "subnets",
-  "ports",
-  "routers",
-  "security_groups",
-  "security_group_rules",
-  "floatingips",
-  "loadbalancers",
-  "listeners",
-  "pools",
-  "members",
-  "healthmonitors",
-  "servers",
-] as const;
-
-export function counts(inv: Record<string, InventoryItem[]>): Record<string, number> {
-  return Object.fromEntries(CLUSTER_KINDS.map((k) => [k, (inv[k] ?? []).filter((x) => x.status !== "DELETED").length]));
-}
+export { CLUSTER_RESOURCE_KINDS, inventory, liveCounts as counts, type InventoryItem };
 
 export interface RequestCount {
   service: string;

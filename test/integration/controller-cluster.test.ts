@@ -31,23 +31,10 @@ import {
   until,
   waitProvisioned,
   type InventoryItem,
+  CLUSTER_RESOURCE_KINDS,
 } from "./controller-cluster-fixtures.js";
 
-const ZERO = {
-  networks: 0,
-  subnets: 0,
-  ports: 0,
-  routers: 0,
-  security_groups: 0,
-  security_group_rules: 0,
-  floatingips: 0,
-  loadbalancers: 0,
-  listeners: 0,
-  pools: 0,
-  members: 0,
-  healthmonitors: 0,
-  servers: 0,
-};
+const ZERO = Object.fromEntries(CLUSTER_RESOURCE_KINDS.map((k) => [k, 0]));
 
 const names = (items: InventoryItem[] | undefined) => (items ?? []).map((i) => i.name).sort();
 

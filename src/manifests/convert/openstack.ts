@@ -257,6 +257,19 @@ function v1beta1Port(f: Fields): JsonObject {
   return out;
 }
 
+/** Machine spec fields with the same name and shape in upstream v1beta1 and our v1beta2 (both directions use it). */
+export const MACHINE_FIELDS_SAME_IN_V1BETA1 = [
+  "securityGroups",
+  "trunk",
+  "tags",
+  "serverMetadata",
+  "configDrive",
+  "rootVolume",
+  "additionalBlockDevices",
+  "serverGroup",
+  "schedulerHintAdditionalProperties",
+] as const;
+
 /** An OpenStackMachine spec in upstream v1beta1 shape. */
 export function v1beta1MachineSpec(t: Tracker, f: Fields): JsonObject {
   const out: JsonObject = {};
@@ -277,19 +290,7 @@ export function v1beta1MachineSpec(t: Tracker, f: Fields): JsonObject {
   put(out, "sshKeyName", f.take("sshKeyName"));
   const ports = f.take("ports");
   if (Array.isArray(ports)) out["ports"] = ports.map((p: unknown, i) => v1beta1Port(t.open(p, `${f.join("ports")}[${i}]`)));
-  for (const k of [
-    "securityGroups",
-    "trunk",
-    "tags",
-    "serverMetadata",
-    "configDrive",
-    "rootVolume",
-    "additionalBlockDevices",
-    "serverGroup",
-    "schedulerHintAdditionalProperties",
-  ]) {
-    put(out, k, f.take(k));
-  }
+  for (const k of MACHINE_FIELDS_SAME_IN_V1BETA1) put(out, k, f.take(k));
   if (f.has("identityRef")) out["identityRef"] = v1beta1IdentityRef(f.sub("identityRef"));
   f.drop("floatingIPPoolRef", "floating IP pools (OpenStackFloatingIPPool) are not supported by capo; dropped");
   return out;
