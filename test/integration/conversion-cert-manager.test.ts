@@ -64,12 +64,31 @@ describe("conversion webhook with cert-manager's certificate", () => {
     });
   }
 
-  /** Every CRD of ours carries the Secret's CA as caBundle (cainjector's work). */
+  /** Throws (with its log) if a process the test started has died: a wait on it would only time out. */
+  function assertRunning(): void {
+    for (const p of [capo, ...procs].filter(Boolean)) {
+      if (p.hasExited()) throw new Error(`${p.name} exited:\n${p.logTail(30)}`);
+    }
+  }
+
+  let lastMismatch = "";
+  const withMismatch = (e: Error): never => {
+    throw new Error(`${e.message} (${lastMismatch})`);
+  };
+  const fingerprints = (bundle: string) =>
+    (bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((c) => new X509Certificate(c).fingerprint256).join(",");
+
+  /** Every CRD of ours trusts the Secret's CA: it is in the CRD's caBundle (cainjector's work). */
   async function crdsTrust(caB64: string): Promise<boolean> {
+    assertRunning();
     for (const def of KINDS) {
       const crd = await get(crdPath(def.plural));
       const bundle = crd.spec.conversion.webhook.clientConfig.caBundle as string | undefined;
-      if (!bundle || pem(bundle) !== pem(caB64)) return false;
+      // cainjector keeps the previous CA next to a renewed one for a while, so the bundle holds the Secret's CA.
+      if (!bundle || !fingerprints(pem(bundle)).split(",").includes(fingerprints(pem(caB64)))) {
+        lastMismatch = `${def.plural}: caBundle ${bundle ? fingerprints(pem(bundle)) : "(none)"}, Secret's ca.crt ${fingerprints(pem(caB64))}`;
+        return false;
+      }
     }
     return true;
   }
@@ -99,19 +118,21 @@ describe("conversion webhook with cert-manager's certificate", () => {
 
   afterAll(async () => {
     for (const p of [capo, ...procs].filter(Boolean)) await p.stop(5_000);
+    if (process.env["DEBUG_KEEP"]) for (const p of [capo, ...procs].filter(Boolean)) writeFileSync(`/tmp/i13c-${p.name}.log`, p.logTail(100000));
     client?.close();
     await cp?.stop();
   });
 
   it("cert-manager issues the bundle's Certificate and cainjector puts its CA into every CRD", async () => {
     const secret = await until("cert-manager to issue the webhook Secret", async () => {
+      assertRunning();
       const s = await get(SECRET).catch(() => undefined);
       return s?.data?.["tls.crt"] && s.data["ca.crt"] ? s : undefined;
     }, 120_000, 500);
     const cert = new X509Certificate(pem(secret.data["tls.crt"]));
     expect(cert.subjectAltName).toBe("DNS:capo-webhook-service.capo-system.svc, DNS:capo-webhook-service.capo-system.svc.cluster.local");
     expect(secret.metadata.annotations["cert-manager.io/certificate-name"]).toBe("capo-serving-cert");
-    await until("cainjector to inject the CA into our CRDs", () => crdsTrust(secret.data["ca.crt"]), 60_000, 500);
+    await until("cainjector to inject the CA into our CRDs", () => crdsTrust(secret.data["ca.crt"]), 60_000, 500).catch(withMismatch);
     for (const def of KINDS) {
       const crd = await get(crdPath(def.plural));
       expect(crd.metadata.annotations["cert-manager.io/inject-ca-from"]).toBe("capo-system/capo-serving-cert");
@@ -126,11 +147,12 @@ describe("conversion webhook with cert-manager's certificate", () => {
       const s = await get(SECRET);
       return s.data["tls.crt"] !== before.data["tls.crt"] && new X509Certificate(pem(s.data["tls.crt"])).subjectAltName?.includes("IP Address:127.0.0.1") ? s : undefined;
     }, 120_000, 500);
-    await until("cainjector to inject the new CA", () => crdsTrust(after.data["ca.crt"]), 60_000, 500);
+    await until("cainjector to inject the new CA", () => crdsTrust(after.data["ca.crt"]), 60_000, 500).catch(withMismatch);
   }, 200_000);
 
   it("capo controller takes the certificate from cert-manager's Secret and leaves caBundle to cainjector", async () => {
     const secret = await projectSecret();
+    const bundleBefore = (await get(crdPath("openstackclusters"))).spec.conversion.webhook.clientConfig.caBundle as string;
     webhookPort = await freePort();
     const root = repoRoot();
     capo = spawnTied("capo-controller", process.execPath, [
@@ -145,7 +167,7 @@ describe("conversion webhook with cert-manager's certificate", () => {
       "--webhook-cert-check-interval", "1s",
     ], join(cp.workDir, "capo-controller.log"));
     await until("capo controller's conversion webhook to serve", async () => {
-      if (capo.hasExited()) throw new Error(`capo controller exited:\n${capo.logTail(30)}`);
+      assertRunning();
       return /"mode":"mounted".*"conversion webhook serving"|"conversion webhook serving".*"mode":"mounted"/.test(capo.logTail(200)) || undefined;
     }, 120_000, 500);
     expect(capo.logTail(200)).not.toMatch(/webhook certificate created|conversion webhook CA written/);
@@ -154,7 +176,9 @@ describe("conversion webhook with cert-manager's certificate", () => {
       const crd = await get(crdPath("openstackclusters"));
       return crd.spec.conversion.webhook.clientConfig.url === `https://127.0.0.1:${webhookPort}/convert` || undefined;
     }, 30_000);
-    expect(await crdsTrust(secret.data["ca.crt"])).toBe(true); // still cainjector's CA, not one of ours
+    // Still cainjector's caBundle, not one of ours.
+    expect((await get(crdPath("openstackclusters"))).spec.conversion.webhook.clientConfig.caBundle).toBe(bundleBefore);
+    expect(await crdsTrust(secret.data["ca.crt"])).toBe(true);
     await expect(get(`/api/v1/namespaces/${NS}/secrets/capo-webhook-self-signed`)).rejects.toThrow(/404/);
   }, 200_000);
 
@@ -184,7 +208,7 @@ describe("conversion webhook with cert-manager's certificate", () => {
       const s = await get(SECRET).catch(() => undefined);
       return s?.data?.["tls.crt"] && s.data["tls.crt"] !== before.data["tls.crt"] ? s : undefined;
     }, 120_000, 500);
-    await until("cainjector to inject the renewed CA", () => crdsTrust(renewed.data["ca.crt"]), 60_000, 500);
+    await until("cainjector to inject the renewed CA", () => crdsTrust(renewed.data["ca.crt"]), 60_000, 500).catch(withMismatch);
     await projectSecret(); // the kubelet updates the mounted volume
     const want = new X509Certificate(pem(renewed.data["tls.crt"])).fingerprint256;
     await until("the running controller to serve the renewed certificate", async () => {
@@ -193,7 +217,8 @@ describe("conversion webhook with cert-manager's certificate", () => {
     }, 30_000);
     expect(capo.hasExited()).toBe(false);
     expect(capo.pid).toBe(pid);
-    // The apiserver, which now trusts only the renewed CA, converts through the reloaded webhook.
+    // The apiserver converts through the reloaded webhook (cainjector's bundle now holds the renewed CA, and the
+    // previous one for a while, as cert-manager keeps it during a rotation).
     const v1 = await until("a v1beta1 read after the renewal", () => get<any>(`${CLUSTERS_V1}/cm1`).catch(() => undefined), 30_000);
     expect(v1.spec.apiServerLoadBalancer).toEqual({ enabled: true });
     expect(capo.logTail(400)).toMatch(/webhook serving certificate reloaded/);
