@@ -6,10 +6,11 @@ import { connect } from "node:tls";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GROUP, KINDS } from "../../src/api/kinds.js";
+import { startConversionWebhook } from "../../src/conversion/webhook.js";
 import { applyObjects } from "../../src/demo/apply.js";
 import { parseDocuments } from "../../src/manifests/yaml.js";
 import { buildBundle } from "../../src/ops/bundle.js";
-import { KubeClient } from "../../src/runtime/index.js";
+import { createLogger, KubeClient } from "../../src/runtime/index.js";
 import { PatchType } from "../../src/runtime/kube-client.js";
 import { loadKubeAuth } from "../../src/runtime/kubeconfig-lite.js";
 import { freePort } from "../../src/testenv/free-port.js";
@@ -39,6 +40,7 @@ describe("conversion webhook with cert-manager's certificate", () => {
   let certDir: string;
   const procs: TiedProcess[] = [];
   let capo: TiedProcess;
+  let capoStopped = false;
   let webhookPort: number;
   const get = <T = any>(path: string) => client.request<T>("GET", path);
 
@@ -67,6 +69,7 @@ describe("conversion webhook with cert-manager's certificate", () => {
   /** Throws (with its log) if a process the test started has died: a wait on it would only time out. */
   function assertRunning(): void {
     for (const p of [capo, ...procs].filter(Boolean)) {
+      if (p === capo && capoStopped) continue;
       if (p.hasExited()) throw new Error(`${p.name} exited:\n${p.logTail(30)}`);
     }
   }
@@ -118,7 +121,6 @@ describe("conversion webhook with cert-manager's certificate", () => {
 
   afterAll(async () => {
     for (const p of [capo, ...procs].filter(Boolean)) await p.stop(5_000);
-    if (process.env["DEBUG_KEEP"]) for (const p of [capo, ...procs].filter(Boolean)) writeFileSync(`/tmp/i13c-${p.name}.log`, p.logTail(100000));
     client?.close();
     await cp?.stop();
   });
@@ -222,5 +224,43 @@ describe("conversion webhook with cert-manager's certificate", () => {
     const v1 = await until("a v1beta1 read after the renewal", () => get<any>(`${CLUSTERS_V1}/cm1`).catch(() => undefined), 30_000);
     expect(v1.spec.apiServerLoadBalancer).toEqual({ enabled: true });
     expect(capo.logTail(400)).toMatch(/webhook serving certificate reloaded/);
+  }, 200_000);
+  it("a controller that starts before cert-manager's Secret is mounted switches to it when the files appear", async () => {
+    capoStopped = true;
+    await capo.stop(5_000); // one controller at a time: each points the CRDs at its own --webhook-url
+    const emptyDir = join(cp.workDir, "not-mounted-yet");
+    mkdirSync(emptyDir);
+    const port = await freePort();
+    const url = `https://127.0.0.1:${port}/convert`;
+    const early = await startConversionWebhook(
+      {
+        bind: { host: "127.0.0.1", port },
+        certDir: emptyDir,
+        service: { namespace: NS, name: "capo-webhook-service" },
+        url,
+        secretName: "capo-webhook-self-signed",
+        validityMs: 3_600_000,
+        checkIntervalMs: 3_600_000,
+      },
+      client,
+      createLogger({ level: "warn", base: { component: "webhook-test" } }),
+    );
+    try {
+      expect(early.mode).toBe("self-managed"); // nothing mounted yet: it serves (and trusts) its own for now
+      const secret = await get(SECRET);
+      for (const key of ["tls.crt", "tls.key", "ca.crt"]) writeFileSync(join(emptyDir, key), pem(secret.data[key]));
+      expect(await early.refreshCertificate()).toBe(true);
+      expect(early.mode).toBe("mounted");
+      // cainjector sees the CRDs change and puts cert-manager's CA back; we no longer write one.
+      await until("cainjector to re-inject cert-manager's CA", () => crdsTrust(secret.data["ca.crt"]), 60_000, 500).catch(withMismatch);
+      const crd = await get(crdPath("openstackclusters"));
+      expect(crd.spec.conversion.webhook.clientConfig.url).toBe(url);
+      const v1 = await until("a v1beta1 read through the switched webhook", () => get<any>(`${CLUSTERS_V1}/cm1`).catch(() => undefined), 30_000, 500);
+      expect(v1.apiVersion).toBe(`${GROUP}/v1beta1`);
+      expect(await early.refreshCertificate()).toBe(false); // it stays mounted: no caBundle writes that fight cainjector
+      expect((await get(crdPath("openstackclusters"))).spec.conversion.webhook.clientConfig.caBundle).toBe(crd.spec.conversion.webhook.clientConfig.caBundle);
+    } finally {
+      await early.stop();
+    }
   }, 200_000);
 });
