@@ -10,7 +10,8 @@ import { CREDENTIALS_INVALID } from "../credentials-gate.js";
 import { ConditionType, getCondition, Reason, type ConditionInput } from "./conditions.js";
 import { credentialsProblem, type CredentialsProblem } from "./credentials-problem.js";
 import { reconcileAPIEndpoint } from "./endpoint.js";
-import { createRequestedAt, serverIDFromProviderID } from "./reconcile-normal.js";
+import { createRequestedAt } from "./create-server.js";
+import { serverIDFromProviderID } from "./reconcile-normal.js";
 import { clientsOf, type Clients, type MachineScope } from "./scope.js";
 import { MACHINE_FINALIZER, OpenStackMachineType, type OpenStackMachineObject } from "./types.js";
 
