@@ -16,6 +16,9 @@
 #                                                        CAPI's `make release-manifests` does, and metadata.yaml
 #   .cache/testbin/cert-manager-<version>/crds/*.yaml    cert-manager's CRDs (the version clusterctl installs by
 #                                                        default), from the cert-manager Go module
+#   .cache/testbin/cert-manager-<version>/bin/cert-manager-{controller,cainjector}
+#                                                        cert-manager's controller and CA injector of that version
+#                                                        (thin mains over its public packages: hack/testbin/cert-manager-*)
 #   .cache/testbin/capo-upstream-<version>/bin/capo-manager
 #                                                        upstream CAPO's manager (hack/testbin/capo-upstream), for
 #                                                        `npm run bench:upstream` only: built only on request (below)
@@ -331,7 +334,23 @@ ensure_cert_manager_crds() {
     echo "$version" >"$stamp"
     say "cert-manager $version CRDs: $dir"
   fi
-  CERT_MANAGER_JSON="{ \"version\": \"$version\", \"crdDir\": $(json_string "$dir") }"
+  ensure_cert_manager_binaries "$version" "$CACHE/cert-manager-$version/bin"
+  CERT_MANAGER_JSON="{ \"version\": \"$version\", \"crdDir\": $(json_string "$dir"),
+    \"controller\": $(json_string "$CACHE/cert-manager-$version/bin/cert-manager-controller"),
+    \"cainjector\": $(json_string "$CACHE/cert-manager-$version/bin/cert-manager-cainjector") }"
+}
+
+# cert-manager's controller and cainjector, of the version clusterctl installs, as thin mains over cert-manager's
+# public packages (hack/testbin/cert-manager-*/main.go says why): the tests run them to issue the conversion
+# webhook's certificate and inject its CA into our CRDs, as in a cluster where clusterctl installed cert-manager.
+ensure_cert_manager_binaries() { # <version clusterctl installs> <bin dir>
+  local version="$1" bin_dir="$2" name pinned
+  for name in cert-manager-controller cert-manager-cainjector; do
+    pinned="$(pinned_version "$WRAPPERS/$name" github.com/cert-manager/cert-manager)"
+    [[ "$pinned" == "$version" ]] ||
+      die "hack/testbin/$name pins cert-manager $pinned but clusterctl $CAPI_VERSION installs $version; bump its go.mod"
+    ensure_binary "$name" "$WRAPPERS/$name" . "" "$bin_dir"
+  done
 }
 
 # Upstream CAPO (the version hack/testbin/capo-upstream pins): its manager (main.go is the module root), its CRDs

@@ -12,7 +12,10 @@ import type { KeyPair } from "./webhook-server.js";
 /**
  * Where the conversion webhook's certificate comes from:
  * - "mounted": files in --webhook-cert-dir (cert-manager's Certificate Secret, mounted into the Pod); cert-manager
- *   renews them and its cainjector writes the CRDs' caBundle. We re-read the files when they change.
+ *   renews them and its cainjector writes the CRDs' caBundle. We re-read the files at every check, and never write
+ *   caBundle (with --webhook-url we only point the CRDs at that URL). The Deployment mounts the Secret as optional,
+ *   so a Pod may start before cert-manager issued it: we then start self-managed and switch to "mounted" for good
+ *   at the first check that finds the files (from then on cainjector's caBundle is left alone).
  * - "self-managed": no files; we keep a CA and a serving certificate in a Secret (so every replica serves the same
  *   one), renew it when a third of its lifetime is left, and write the CRDs' caBundle ourselves. During a renewal the
  *   caBundle holds the new and the previous CA, so requests signed either way are trusted.
@@ -44,7 +47,7 @@ function splitPem(bundle: string): string[] {
 }
 
 export class ServingCertificates {
-  readonly mode: CertificateMode;
+  private currentMode: CertificateMode = "self-managed";
   private current: KeyPair | undefined;
   private caBundle = "";
 
@@ -52,8 +55,14 @@ export class ServingCertificates {
     private readonly client: KubeClient,
     private readonly opts: ServingCertOptions,
     private readonly log: Logger,
-  ) {
-    this.mode = existsSync(join(opts.certDir, "tls.crt")) && existsSync(join(opts.certDir, "tls.key")) ? "mounted" : "self-managed";
+  ) {}
+
+  get mode(): CertificateMode {
+    return this.currentMode;
+  }
+
+  private filesMounted(): boolean {
+    return existsSync(join(this.opts.certDir, "tls.crt")) && existsSync(join(this.opts.certDir, "tls.key"));
   }
 
   /**
@@ -61,8 +70,14 @@ export class ServingCertificates {
    * the CRDs trust it. Returns the key pair when it changed since the last call, else undefined.
    */
   async refresh(now = new Date()): Promise<KeyPair | undefined> {
-    const next = this.mode === "mounted" ? this.readMounted() : await this.ensureSelfManaged(now);
-    if (this.mode === "self-managed") await this.ensureCrdsTrust();
+    if (this.currentMode === "self-managed" && this.filesMounted()) {
+      if (this.current) this.log.info({ certDir: this.opts.certDir }, "webhook certificate files appeared; taking the certificate from them from now on");
+      this.currentMode = "mounted";
+    }
+    // Mounted files that vanish for a moment (a volume update) keep the certificate we serve.
+    const next = this.currentMode === "mounted" ? (this.filesMounted() ? this.readMounted() : this.current) : await this.ensureSelfManaged(now);
+    if (!next) throw new Error(`the webhook certificate files in ${this.opts.certDir} disappeared before they were read`);
+    await this.ensureCrdsTarget(this.currentMode === "self-managed" ? b64(this.caBundle) : undefined);
     if (this.current && this.current.certPem === next.certPem && this.current.keyPem === next.keyPem) return undefined;
     this.current = next;
     return next;
@@ -131,22 +146,27 @@ export class ServingCertificates {
     throw new Error(`the webhook certificate Secret ${this.opts.secret.namespace}/${this.opts.secret.name} keeps changing under us; retrying later`);
   }
 
-  /** Points each of our CRDs' conversion webhook at us with our CA (a merge patch; unchanged CRDs are not written). */
-  private async ensureCrdsTrust(): Promise<void> {
-    const caBundle = b64(this.caBundle);
+  /**
+   * Points each of our CRDs' conversion webhook at us (a merge patch; unchanged CRDs are not written): with `caBundle`
+   * (self-managed) at our CA too. Without it (cert-manager's cainjector owns caBundle) only a --webhook-url target is
+   * written; the Service target is what the manifests already say.
+   */
+  private async ensureCrdsTarget(caBundle: string | undefined): Promise<void> {
+    const want = this.opts.clientConfig;
+    if (caBundle === undefined && !("url" in want)) return;
     for (const def of KINDS) {
       const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${def.plural}.${GROUP}`;
       const crd = await this.client.request<{ spec?: { conversion?: { webhook?: { clientConfig?: Record<string, unknown> } } } }>("GET", path);
       const cc = crd.spec?.conversion?.webhook?.clientConfig ?? {};
-      const want = this.opts.clientConfig;
       const sameTarget = "url" in want ? cc["url"] === want.url : JSON.stringify(cc["service"]) === JSON.stringify(want.service);
-      if (cc["caBundle"] === caBundle && sameTarget) continue;
-      const clientConfig = "url" in want ? { url: want.url, service: null, caBundle } : { service: want.service, url: null, caBundle };
+      if (sameTarget && (caBundle === undefined || cc["caBundle"] === caBundle)) continue;
+      const target = "url" in want ? { url: want.url, service: null } : { service: want.service, url: null };
+      const clientConfig = caBundle === undefined ? target : { ...target, caBundle };
       await this.client.request("PATCH", path, {
         body: { spec: { conversion: { strategy: "Webhook", webhook: { conversionReviewVersions: ["v1"], clientConfig } } } },
         contentType: PatchType.merge,
       });
-      this.log.info({ crd: `${def.plural}.${GROUP}` }, "conversion webhook CA written to the CRD");
+      this.log.info({ crd: `${def.plural}.${GROUP}` }, caBundle === undefined ? "conversion webhook URL written to the CRD" : "conversion webhook CA written to the CRD");
     }
   }
 }

@@ -22,7 +22,8 @@ export interface ConversionWebhookOptions {
 
 export interface RunningWebhook {
   port: number;
-  mode: string;
+  /** Where the certificate comes from now (self-managed until cert-manager's files appear, then mounted). */
+  readonly mode: string;
   /** What the timer does: renew or reload the certificate if due (at `now`); true when the server swapped it. */
   refreshCertificate(now?: Date): Promise<boolean>;
   stop(): Promise<void>;
@@ -92,7 +93,9 @@ export async function startConversionWebhook(opts: ConversionWebhookOptions, cli
   log.info({ port: server.port, mode: certs.mode }, "conversion webhook serving");
   return {
     port: server.port,
-    mode: certs.mode,
+    get mode() {
+      return certs.mode;
+    },
     refreshCertificate,
     stop: async () => {
       clearInterval(timer);

@@ -22,8 +22,11 @@ export interface TestBins {
    * of capiVersion, rendered by kustomize from the CAPI module (hack/testbins.sh ensure_capi_repository).
    */
   capiRepository?: string | null;
-  /** cert-manager's CRDs, of the version clusterctl installs by default. */
-  certManager?: { version: string; crdDir: string } | null;
+  /**
+   * cert-manager of the version clusterctl installs by default: its CRDs, and its controller and CA injector
+   * (hack/testbin/cert-manager-*), built and absent like capiManagers.
+   */
+  certManager?: { version: string; crdDir: string; controller: string; cainjector: string } | null;
   /**
    * Upstream CAPO's manager, its CRDs (+ ORC's images CRD) and its cluster templates, for `npm run bench:upstream`
    * (hack/testbin/capo-upstream). Built only with CAPO_TESTBIN_WITH_UPSTREAM_CAPO=1; null when not built.
@@ -74,6 +77,9 @@ async function readPaths(file: string, withCapiManagers: boolean, withUpstreamCa
       await access(bins.clusterctl, constants.X_OK);
       await access(bins.capiRepository, constants.R_OK);
       await access(bins.certManager.crdDir, constants.R_OK);
+      // A paths.json from before they were built has none: the script then builds them.
+      await access(bins.certManager.controller, constants.X_OK);
+      await access(bins.certManager.cainjector, constants.X_OK);
     }
     if (withUpstreamCapo) {
       if (!bins.upstreamCapo) return undefined;

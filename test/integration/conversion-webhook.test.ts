@@ -245,8 +245,12 @@ describe("upstream v1beta1 through the conversion webhook", () => {
       expect(await mounted.refreshCertificate()).toBe(true);
       expect((await served(second.caPem)).status).toBe(200);
       await expect(served(first.caPem)).rejects.toThrow(); // the old CA no longer verifies what is served
+      // caBundle is cainjector's: left as it was. --webhook-url is still honoured: the CRDs point at this webhook.
       const crdAfter = await get(CRD);
-      expect(crdAfter.spec.conversion.webhook.clientConfig).toEqual(crdBefore.spec.conversion.webhook.clientConfig);
+      expect(crdAfter.spec.conversion.webhook.clientConfig).toEqual({
+        ...crdBefore.spec.conversion.webhook.clientConfig,
+        url: `https://127.0.0.1:${port}/convert`,
+      });
       await expect(get(`/api/v1/namespaces/${NS}/secrets/unused`)).rejects.toThrow(/404/);
     } finally {
       await mounted.stop();

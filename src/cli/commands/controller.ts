@@ -156,7 +156,7 @@ export function registerController(program: Command, defs: readonly ControllerDe
     .option("--webhook-bind-address <host:port>", "serve the v1beta1 conversion webhook (HTTPS) here (0 disables)", "0")
     .option(
       "--webhook-cert-dir <dir>",
-      "serving certificate files (tls.crt, tls.key) from cert-manager; when absent capo manages a self-signed one",
+      "serving certificate files (tls.crt, tls.key) from cert-manager; until they appear capo manages a self-signed one",
       "/tmp/k8s-webhook-server/serving-certs",
     )
     .option("--webhook-service <ns/name>", "the Service the CRDs send conversions to (default: $POD_NAMESPACE/capo-webhook-service)")
