@@ -23,6 +23,14 @@ export class SteadyStateMemo {
     return this.now() - entry.at < this.ttlMs;
   }
 
+  /** How long `obj` stays remembered with these inputs; undefined when it is not (or no longer) remembered. */
+  remainingMs(obj: KubernetesObject, fingerprint: string): number | undefined {
+    const entry = this.verified.get(keyOf(obj));
+    if (!entry || entry.fingerprint !== fingerprint) return undefined;
+    const left = this.ttlMs - (this.now() - entry.at);
+    return left > 0 ? left : undefined;
+  }
+
   record(obj: KubernetesObject, fingerprint: string): void {
     this.verified.set(keyOf(obj), { fingerprint, at: this.now() });
   }

@@ -9,7 +9,8 @@ import { PortService, resolvePorts } from "../../services/ports.js";
 import { blockDeviceMappings, planVolumes, VolumeService, type PlannedVolume } from "../../services/volumes.js";
 import { ConditionType, getCondition, Reason, setCondition } from "./conditions.js";
 import { checkMachineFeatures } from "./features.js";
-import type { Clients, MachineScope } from "./scope.js";
+import { DEFAULT_TERMINAL_RETRY_MS, type Clients, type MachineScope } from "./scope.js";
+import type { OpenStackMachineObject } from "./types.js";
 
 // The create path of a machine without a server: each step is recorded in status before the next, so a crash at
 // any point (see the crash points) resumes without a second port, volume or server.
@@ -40,6 +41,11 @@ export function createRequestedAt(scope: MachineScope): number | undefined {
   const t = Date.parse(c.lastTransitionTime);
   // lastTransitionTime has whole seconds: read it as the end of its second so the grace period is never cut short.
   return Number.isNaN(t) ? undefined : t + 999;
+}
+
+/** The last server create failed in a way only the user can fix, and no server is recorded. */
+export function createFailedReason(osm: OpenStackMachineObject): boolean {
+  return !osm.status?.instanceID && getCondition(osm.status?.conditions, ConditionType.ready)?.reason === Reason.createFailed;
 }
 
 type Resolved = NonNullable<NonNullable<MachineScope["osm"]["status"]>["resolved"]>;
@@ -261,5 +267,5 @@ async function reportCreateProblem(scope: MachineScope, e: unknown): Promise<Cre
   await scope.event("Warning", reason, message);
   // A spec problem may be fixed by editing referenced objects (an image uploaded later) or the cloud (quota):
   // one slow retry; a spec change wakes the machine at once.
-  return { requeueAfterMs: scope.opts.terminalRetryMs ?? 600_000 };
+  return { requeueAfterMs: scope.opts.terminalRetryMs ?? DEFAULT_TERMINAL_RETRY_MS };
 }

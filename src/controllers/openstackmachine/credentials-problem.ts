@@ -1,7 +1,7 @@
 import { UserError } from "../../util/errors.js";
 import { CredentialsInvalidError } from "../credentials-gate.js";
 import { Reason } from "./conditions.js";
-import type { MachineControllerOptions } from "./scope.js";
+import { DEFAULT_TERMINAL_RETRY_MS, type MachineControllerOptions } from "./scope.js";
 
 /** Why a machine has no OpenStack session, in the words of a condition, and when to look again by itself. */
 export interface CredentialsProblem {
@@ -17,7 +17,7 @@ export interface CredentialsProblem {
  * one apiserver GET and no OpenStack request.
  */
 export function credentialsProblem(e: unknown, opts: MachineControllerOptions): CredentialsProblem | undefined {
-  if (e instanceof CredentialsInvalidError) return { reason: e.reason, message: e.message, retryAfterMs: opts.terminalRetryMs ?? 600_000 };
+  if (e instanceof CredentialsInvalidError) return { reason: e.reason, message: e.message, retryAfterMs: opts.terminalRetryMs ?? DEFAULT_TERMINAL_RETRY_MS };
   if (e instanceof UserError) return { reason: Reason.credentialsUnavailable, message: e.message, retryAfterMs: opts.recheckMs ?? 60_000 };
   return undefined;
 }

@@ -31,7 +31,8 @@ import { reconcileDeleteWithCredentials, reportCredentialsProblem } from "./reco
 import { reconcileNormal } from "./reconcile-normal.js";
 import { isSteady, machineFingerprint } from "./steady.js";
 import { DEFAULT_VERIFY_EVERY_MS, SteadyStateMemo } from "../steady-state.js";
-import { clientsOf, MachineScope, type MachineControllerOptions } from "./scope.js";
+import { clientsOf, DEFAULT_TERMINAL_RETRY_MS, MachineScope, type MachineControllerOptions } from "./scope.js";
+import { createFailedReason } from "./create-server.js";
 import {
   CONTROL_PLANE_LABEL,
   MACHINE_FINALIZER,
@@ -84,7 +85,10 @@ function machinesUsingSecret(secret: KubernetesObject, cache: CacheLookup): Obje
 
 /** The OpenStackMachine controller. Options exist for tests (timings, crash points) and an injected session. */
 export function createOpenStackMachineController(opts: MachineControllerOptions = {}): ControllerDefinition {
-  const memo = new SteadyStateMemo(opts.verifyEveryMs ?? DEFAULT_VERIFY_EVERY_MS);
+  const memos: MachineMemos = {
+    steady: new SteadyStateMemo(opts.verifyEveryMs ?? DEFAULT_VERIFY_EVERY_MS),
+    createFailed: new SteadyStateMemo(opts.terminalRetryMs ?? DEFAULT_TERMINAL_RETRY_MS),
+  };
   return defineController({
     name: "openstackmachine",
     primary: OpenStackMachineType,
@@ -129,7 +133,7 @@ export function createOpenStackMachineController(opts: MachineControllerOptions 
       // Fixed credentials wake the machines that were waiting for them.
       { gvk: CoreTypes.secret, labelSelector: IDENTITY_SECRET_SELECTOR, changed: fieldsChanged("data"), mapToPrimaryKeys: machinesUsingSecret },
     ],
-    reconcile: (key, ctx) => reconcileMachine(key, ctx, opts, memo),
+    reconcile: (key, ctx) => reconcileMachine(key, ctx, opts, memos),
   });
 }
 
@@ -137,7 +141,21 @@ function isPaused(obj: KubernetesObject | undefined): boolean {
   return !!obj?.metadata?.annotations && PAUSED_ANNOTATION in obj.metadata.annotations;
 }
 
-async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: MachineControllerOptions, memo: SteadyStateMemo): Promise<ReconcileResult> {
+/**
+ * What a controller remembers between passes (in memory: after a restart each object gets one fresh pass).
+ * - steady: ACTIVE machines verified recently with the same inputs.
+ * - createFailed: machines whose create failed in a way only the user can fix (quota, unknown key pair, a request
+ *   Nova rejects), with the inputs of that attempt. A wake with the same inputs (a Machine status change, the
+ *   cluster's writes) must not send the same create again; a change of spec, annotations (`kubectl annotate` after
+ *   fixing the cloud) or credentials Secret, or the slow terminal retry, does.
+ */
+interface MachineMemos {
+  steady: SteadyStateMemo;
+  createFailed: SteadyStateMemo;
+}
+
+async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: MachineControllerOptions, memos: MachineMemos): Promise<ReconcileResult> {
+  const memo = memos.steady;
   if (!ctx.cache.get<OpenStackMachineObject>(OpenStackMachineType, key)) return;
   // Decisions about creating things are made on the object as stored, never on a cache entry that may lag our
   // own last status write.
@@ -219,6 +237,13 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
     return;
   }
   memo.forget(scope.osm);
+  const attempt = (): string => `${fingerprint()}|${JSON.stringify(scope.osm.metadata?.annotations ?? {})}`;
+  const heldMs = createFailedReason(scope.osm) ? memos.createFailed.remainingMs(scope.osm, attempt()) : undefined;
+  if (heldMs !== undefined) {
+    ctx.log.debug({ retryInMs: heldMs }, "create failed with the same inputs: waiting for a change or the slow retry");
+    return { requeueAfterMs: heldMs };
+  }
+  memos.createFailed.forget(scope.osm);
   let session: OpenStackSession;
   try {
     session = await sessionFor(ctx, ns, identityRef, opts);
@@ -230,6 +255,7 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
   }
   const result = await reconcileNormal(scope, clientsOf(session));
   if (!result && isSteady(scope.osm)) memo.record(scope.osm, fingerprint());
+  if (createFailedReason(scope.osm)) memos.createFailed.record(scope.osm, attempt());
   return result;
 }
 

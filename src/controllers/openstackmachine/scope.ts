@@ -20,6 +20,9 @@ export type CrashPoint =
   | "after-server-delete"
   | "after-fip-associate";
 
+/** The one slow retry after a problem only the user can fix (see MachineControllerOptions.terminalRetryMs). */
+export const DEFAULT_TERMINAL_RETRY_MS = 600_000;
+
 export interface MachineControllerOptions {
   /** The OpenStack session for an identityRef; default: openStackSessionFor from ../credentials.js. */
   sessionFor?: (ctx: ReconcileContext, namespace: string, ref: { name: string; cloudName: string; region?: string }) => Promise<OpenStackSession>;
