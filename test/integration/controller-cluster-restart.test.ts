@@ -78,6 +78,8 @@ describe("the OpenStackCluster controller killed at several points and restarted
       members: 0,
       healthmonitors: 2,
       servers: 1,
+      volumes: 0,
+      trunks: 0,
     });
     expect(osc.spec.controlPlaneEndpoint?.host).toBe(osc.status?.apiServerManagedLoadBalancer?.ip);
 
