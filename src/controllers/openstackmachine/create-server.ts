@@ -44,7 +44,7 @@ export function createRequestedAt(scope: MachineScope): number | undefined {
 }
 
 /** The last server create failed in a way only the user can fix, and no server is recorded. */
-export function createFailedReason(osm: OpenStackMachineObject): boolean {
+export function createFailedTerminally(osm: OpenStackMachineObject): boolean {
   return !osm.status?.instanceID && getCondition(osm.status?.conditions, ConditionType.ready)?.reason === Reason.createFailed;
 }
 

@@ -32,7 +32,7 @@ import { reconcileNormal } from "./reconcile-normal.js";
 import { isSteady, machineFingerprint } from "./steady.js";
 import { DEFAULT_VERIFY_EVERY_MS, SteadyStateMemo } from "../steady-state.js";
 import { clientsOf, DEFAULT_TERMINAL_RETRY_MS, MachineScope, type MachineControllerOptions } from "./scope.js";
-import { createFailedReason } from "./create-server.js";
+import { createFailedTerminally } from "./create-server.js";
 import {
   CONTROL_PLANE_LABEL,
   MACHINE_FINALIZER,
@@ -155,7 +155,6 @@ interface MachineMemos {
 }
 
 async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: MachineControllerOptions, memos: MachineMemos): Promise<ReconcileResult> {
-  const memo = memos.steady;
   if (!ctx.cache.get<OpenStackMachineObject>(OpenStackMachineType, key)) return;
   // Decisions about creating things are made on the object as stored, never on a cache entry that may lag our
   // own last status write.
@@ -187,7 +186,8 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
 
   const identityRef = cached.spec.identityRef ?? osc?.spec.identityRef;
   if (deleting) {
-    memo.forget(cached);
+    memos.steady.forget(cached);
+    memos.createFailed.forget(cached);
     return reconcileDeleteWithCredentials(scope, identityRef && (() => sessionFor(ctx, ns, identityRef, opts)));
   }
 
@@ -232,13 +232,13 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
   await protectCredentials(ctx.client, ns, identityRef.name);
   // An ACTIVE server verified with the same inputs needs no polling: status churn costs no OpenStack request.
   const fingerprint = (): string => `${machineFingerprint(scope)}|${secretVersion(ctx, ns, identityRef.name) ?? ""}`;
-  if (!ctx.periodicCheck && isSteady(scope.osm) && memo.isVerified(scope.osm, fingerprint())) {
+  if (!ctx.periodicCheck && isSteady(scope.osm) && memos.steady.isVerified(scope.osm, fingerprint())) {
     ctx.log.debug("verified recently with the same inputs: no OpenStack request");
     return;
   }
-  memo.forget(scope.osm);
+  memos.steady.forget(scope.osm);
   const attempt = (): string => `${fingerprint()}|${JSON.stringify(scope.osm.metadata?.annotations ?? {})}`;
-  const heldMs = createFailedReason(scope.osm) ? memos.createFailed.remainingMs(scope.osm, attempt()) : undefined;
+  const heldMs = createFailedTerminally(scope.osm) ? memos.createFailed.remainingMs(scope.osm, attempt()) : undefined;
   if (heldMs !== undefined) {
     ctx.log.debug({ retryInMs: heldMs }, "create failed with the same inputs: waiting for a change or the slow retry");
     return { requeueAfterMs: heldMs };
@@ -254,8 +254,8 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
     return { requeueAfterMs: problem.retryAfterMs };
   }
   const result = await reconcileNormal(scope, clientsOf(session));
-  if (!result && isSteady(scope.osm)) memo.record(scope.osm, fingerprint());
-  if (createFailedReason(scope.osm)) memos.createFailed.record(scope.osm, attempt());
+  if (!result && isSteady(scope.osm)) memos.steady.record(scope.osm, fingerprint());
+  if (createFailedTerminally(scope.osm)) memos.createFailed.record(scope.osm, attempt());
   return result;
 }
 
