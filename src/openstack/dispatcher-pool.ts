@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
-import type { Agent } from "undici";
-import { createDispatcher, type TlsSettings } from "./http.js";
+import { createConnectionPool, type ConnectionPool, type TlsSettings } from "./http.js";
 
 interface Pooled {
-  agent: Agent;
+  agent: ConnectionPool;
   users: number;
 }
 
@@ -20,7 +19,7 @@ function keyOf(tls: TlsSettings, connectTimeoutMs: number): string {
 }
 
 export interface Lease {
-  agent: Agent;
+  agent: ConnectionPool;
   release(): Promise<void>;
 }
 
@@ -28,7 +27,7 @@ export function acquireDispatcher(tls: TlsSettings, connectTimeoutMs: number): L
   const key = keyOf(tls, connectTimeoutMs);
   let pooled = pools.get(key);
   if (!pooled) {
-    pooled = { agent: createDispatcher(tls, connectTimeoutMs), users: 0 };
+    pooled = { agent: createConnectionPool(tls, connectTimeoutMs), users: 0 };
     pools.set(key, pooled);
   }
   pooled.users++;
@@ -42,7 +41,7 @@ export function acquireDispatcher(tls: TlsSettings, connectTimeoutMs: number): L
       p.users--;
       if (p.users === 0 && pools.get(key) === p) {
         pools.delete(key);
-        await p.agent.close();
+        p.agent.close();
       }
     },
   };

@@ -34,8 +34,10 @@ export const tokenCache = {
   async get(key: string, issue: () => Promise<TokenState>, now: () => number = Date.now): Promise<TokenState> {
     const pending = cache.get(key);
     if (pending) {
-      const t = await pending.catch(() => undefined);
-      if (t && now() < t.refreshAt) return t;
+      // A login in flight is shared, and so is its failure: a waiter logging in again on its own would send a
+      // refused password twice (or once per concurrent reconcile).
+      const t = await pending;
+      if (now() < t.refreshAt) return t;
       if (cache.get(key) !== pending) return tokenCache.get(key, issue, now);
       cache.delete(key);
     }

@@ -221,7 +221,9 @@ export class SecurityGroupService {
 
   /**
    * Deletes the managed groups of the cluster (recorded ids and those found by name + cluster tag), only when they
-   * carry our cluster tag. Rules referencing another managed group are removed first so the groups can go in any order.
+   * carry our cluster tag. The groups go in any order, rules and all: Neutron deletes a group's rules with it, and
+   * the rules of other groups that name it as remote group (a cascade in its database, checked on Zed by the
+   * real-OpenStack tier), so removing those rules one by one first only cost a DELETE each.
    */
   async deleteGroups(known: SecurityGroupIds): Promise<number> {
     const tag = clusterTag(this.cluster);
@@ -238,16 +240,8 @@ export class SecurityGroupService {
       const name = securityGroupName(this.cluster, role);
       for (const g of await this.net.securityGroups.list({ name })) if (this.ours(g, name)) groups.set(g.id, g);
     }
-    const all = oldestFirst([...groups.values()]);
-    for (const g of all) {
-      for (const r of g.security_group_rules ?? []) {
-        if (r.remote_group_id && groups.has(r.remote_group_id)) {
-          await deleteIgnoringNotFound(() => this.net.securityGroupRules.delete(r.id));
-        }
-      }
-    }
     let deleted = 0;
-    for (const g of all) if (await deleteIgnoringNotFound(() => this.net.securityGroups.delete(g.id))) deleted++;
+    for (const g of oldestFirst([...groups.values()])) if (await deleteIgnoringNotFound(() => this.net.securityGroups.delete(g.id))) deleted++;
     return deleted;
   }
 }

@@ -168,6 +168,20 @@ describe("authentication", () => {
     expect(fake.authCount).toBe(2);
   });
 
+  it("sends a refused password once for concurrent sessions: they share the login's failure too", async () => {
+    let refusals = 0;
+    fake.authReply = () => {
+      refusals++;
+      return { status: 401, body: { error: { code: 401, message: "The request you have made requires authentication.", title: "Unauthorized" } } };
+    };
+    const errors = await Promise.all([session(), session(), session()].map((s) => caught(s.request("network", "GET", ospath`/networks`))));
+    for (const e of errors) expect(e).toBeInstanceOf(UnauthorizedError);
+    expect(refusals).toBe(1);
+    // A later call is not concurrent with that login: it asks again (the controllers' gate keeps it from doing so).
+    await caught(session().request("network", "GET", ospath`/networks`));
+    expect(refusals).toBe(2);
+  });
+
   it("refreshes the token before it expires", async () => {
     fake.tokenLifetimeMs = 1_000;
     fake.handler = () => ({ status: 200, body: {} });
