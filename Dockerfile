@@ -22,5 +22,5 @@ COPY config ./config
 COPY templates ./templates
 USER 65532:65532
 ENV NODE_ENV=production
-ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/src/cli/main.js"]
 CMD ["controller"]

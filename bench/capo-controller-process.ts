@@ -5,6 +5,7 @@
  * test environment, client-node's KubeConfig) and so measures more memory than the controller needs.
  */
 import { join } from "node:path";
+import { CONTROLLER_NODE_FLAGS } from "../src/cli/node-flags.js";
 import { freePort } from "../src/testenv/free-port.js";
 import { repoRoot } from "../src/testenv/index.js";
 import { spawnTied, type TiedProcess } from "../src/testenv/tied-process.js";
@@ -19,6 +20,7 @@ export async function startCapoController(o: { kubeconfigPath: string; workDir: 
   const port = await freePort();
   const logPath = join(o.workDir, "capo-controller.log");
   const proc: TiedProcess = spawnTied("capo-controller", process.execPath, [
+    ...CONTROLLER_NODE_FLAGS,
     join(repoRoot(), "dist", "src", "cli", "main.js"),
     "controller",
     `--kubeconfig=${o.kubeconfigPath}`,

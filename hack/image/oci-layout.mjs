@@ -24,7 +24,7 @@ const config = blob({
   config: {
     User: "65532:65532",
     Env: ["PATH=/usr/local/bin:/usr/bin:/bin", "NODE_ENV=production"],
-    Entrypoint: ["node", "/app/dist/src/cli/main.js"],
+    Entrypoint: ["node", "--max-semi-space-size=4", "/app/dist/src/cli/main.js"],
     Cmd: ["controller"],
     WorkingDir: "/app",
     Labels: { "org.opencontainers.image.title": "capo", "org.opencontainers.image.version": tag },

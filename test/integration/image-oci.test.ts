@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- these tests read arbitrary object trees */
+import { CONTROLLER_NODE_FLAGS } from "../../src/cli/node-flags.js";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -86,7 +87,7 @@ describe("the controller image under a real OCI runtime", () => {
     const config = JSON.parse(readFileSync(configPath, "utf8"));
     // The image's own entrypoint and user; only flags are added, as a Deployment's args would.
     const entry = config.process.args as string[];
-    expect(entry).toEqual(["node", "/app/dist/src/cli/main.js", "controller"]);
+    expect(entry).toEqual(["node", ...CONTROLLER_NODE_FLAGS, "/app/dist/src/cli/main.js", "controller"]);
     expect(config.process.user).toMatchObject({ uid: UID, gid: UID });
     config.process.args = [
       ...entry,
