@@ -166,6 +166,7 @@ export class Manager {
   async start(): Promise<void> {
     const { metricsBind, healthProbeBind } = this.opts;
     if (metricsBind) {
+      this.metrics.startProcessMetrics();
       const s = await startProbeServer(metricsBind, { metrics: this.metrics.registry });
       this.servers.push(s);
       this.metricsUrl = s.url;

@@ -33,7 +33,10 @@ export async function findOrCreate<T extends HasId>(ops: {
 
 /** Oldest first (by created_at, then id) so that every reconcile picks the same one among duplicates. */
 export function oldestFirst<T extends HasId>(items: T[]): T[] {
-  return [...items].sort((a, b) => String(a.created_at ?? "").localeCompare(String(b.created_at ?? "")) || a.id.localeCompare(b.id));
+  // Plain code-unit order, not localeCompare (which builds a collator per call): timestamps are ISO 8601 and ids
+  // UUIDs, so it is the same order, and the same on every machine whatever its locale.
+  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  return [...items].sort((a, b) => cmp(String(a.created_at ?? ""), String(b.created_at ?? "")) || cmp(a.id, b.id));
 }
 
 /** Runs a delete and treats 404 as success: deleting what is already gone is done. */
