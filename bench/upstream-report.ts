@@ -79,7 +79,8 @@ function goals(pairs: RunPair[]): string[] {
     lines.push(`| time to all provisioned ahead of upstream | ${n} | ${secs(up.milestones.allProvisioned)} | ${secs(ours.milestones.allProvisioned)} | ${met(ahead("allProvisioned"))} |`);
     lines.push(`| time to delete ahead of upstream | ${n} | ${secs(up.milestones.deleted)} | ${secs(ours.milestones.deleted)} | ${met(ahead("deleted"))} |`);
     lines.push(`| RSS at start ≤ 80 MiB | ${n} | ${mib(up.start.rssBytes)} | ${mib(ours.start.rssBytes)} | ${met(ours.start.rssBytes <= 80 * 2 ** 20)} |`);
-    if (n >= 10) lines.push(`| peak RSS ≤ 100 MiB at 10 clusters | ${n} | ${mib(up.end.peakRssBytes)} | ${mib(ours.end.peakRssBytes)} | ${met(ours.end.peakRssBytes <= 100 * 2 ** 20)} |`);
+    // The issue sets this bound for 10 clusters; at other counts the peak is reported above, not judged.
+    if (n === 10) lines.push(`| peak RSS ≤ 100 MiB at 10 clusters | ${n} | ${mib(up.end.peakRssBytes)} | ${mib(ours.end.peakRssBytes)} | ${met(ours.end.peakRssBytes <= 100 * 2 ** 20)} |`);
     lines.push(`| CPU ≤ 2× upstream's | ${n} | ${up.end.cpuSeconds.toFixed(2)} s | ${ours.end.cpuSeconds.toFixed(2)} s | ${met(ours.end.cpuSeconds <= 2 * up.end.cpuSeconds)} |`);
   }
   return lines;
