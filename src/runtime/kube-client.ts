@@ -20,6 +20,13 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** One finished Kubernetes API call (status 0: no answer), for metrics. */
+export interface KubeRequestEvent {
+  method: string;
+  status: number;
+  seconds: number;
+}
+
 export interface ListOptions {
   namespace?: string;
   labelSelector?: string;
@@ -53,7 +60,7 @@ export class KubeClient {
 
   constructor(
     readonly kubeConfig: KubeAuth,
-    private readonly opts: { userAgent?: string; timeoutMs?: number } = {},
+    private readonly opts: { userAgent?: string; timeoutMs?: number; onRequest?: (e: KubeRequestEvent) => void } = {},
   ) {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error("kubeconfig has no current cluster");
@@ -83,7 +90,8 @@ export class KubeClient {
 
   async request<T>(method: string, path: string, ro: RequestOptions = {}): Promise<T> {
     const { url, headers, payload, agent, isHttps } = await this.prepare(path, ro);
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const started = performance.now();
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = (isHttps ? https : http).request(
         url,
         { method, headers, agent, signal: ro.signal, timeout: this.opts.timeoutMs ?? 60_000 },
@@ -98,6 +106,12 @@ export class KubeClient {
       req.on("error", reject);
       req.end(payload);
     });
+    const seconds = (): number => (performance.now() - started) / 1000;
+    const { status, text } = await answer.catch((e: unknown) => {
+      this.opts.onRequest?.({ method, status: 0, seconds: seconds() });
+      throw e;
+    });
+    this.opts.onRequest?.({ method, status, seconds: seconds() });
     if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
     let reason = "Unknown";
     let message = text.slice(0, 500);

@@ -80,9 +80,13 @@ export class Manager {
   readonly openStackOnRequest: (e: OpenStackRequestEventLike) => void;
 
   constructor(private readonly opts: ManagerOptions) {
-    this.client = new KubeClient(opts.kubeConfig, { userAgent: `${opts.component ?? "capo-controller"}/${process.version}` });
-    this.client.observeWrites((type, obj) => this.ownWrites.record(type, obj));
     this.metrics = opts.metrics ?? defaultMetrics;
+    const metrics = this.metrics;
+    this.client = new KubeClient(opts.kubeConfig, {
+      userAgent: `${opts.component ?? "capo-controller"}/${process.version}`,
+      onRequest: (e) => metrics.recordKubeRequest(e),
+    });
+    this.client.observeWrites((type, obj) => this.ownWrites.record(type, obj));
     this.openStackOnRequest = openStackMetricsHook(this.metrics);
     this.events = new EventRecorder(this.client, {
       component: opts.component ?? "capo-controller",

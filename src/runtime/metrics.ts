@@ -25,6 +25,9 @@ export class Metrics {
   readonly openstackRequests: Counter<"service" | "method" | "path_template" | "status">;
   readonly openstackDuration: Histogram<"service" | "method" | "path_template" | "status">;
 
+  readonly kubeRequests: Counter<"code" | "method">;
+  readonly kubeDuration: Histogram<"verb">;
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     // Names follow controller-runtime's so that existing CAPI dashboards work unchanged.
@@ -90,6 +93,21 @@ export class Metrics {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
+    // client-go's names (controller-runtime serves them too): how long our Kubernetes API calls take shows when
+    // reconciles wait on a busy apiserver rather than on OpenStack.
+    this.kubeRequests = new Counter({
+      name: "rest_client_requests_total",
+      help: "Kubernetes API requests by HTTP status code (0: no answer) and method",
+      labelNames: ["code", "method"],
+      registers,
+    });
+    this.kubeDuration = new Histogram({
+      name: "rest_client_request_duration_seconds",
+      help: "Kubernetes API request latency by verb (watch streams not included)",
+      labelNames: ["verb"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
     this.withProcessMetrics = opts.defaultMetrics ?? false;
   }
 
@@ -106,6 +124,11 @@ export class Metrics {
     if (!this.withProcessMetrics || this.processMetricsStarted) return;
     this.processMetricsStarted = true;
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
+  }
+
+  recordKubeRequest(e: { method: string; status: number; seconds: number }): void {
+    this.kubeRequests.inc({ code: String(e.status), method: e.method });
+    this.kubeDuration.observe({ verb: e.method }, e.seconds);
   }
 
   recordOpenStackRequest(s: OpenStackRequestSample): void {

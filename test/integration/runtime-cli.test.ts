@@ -113,6 +113,9 @@ describe("capo controller as a process against the real apiserver", () => {
     const metrics = await (await fetch(`${urls1.metricsUrl}/metrics`)).text();
     expect(metrics).toContain("process_resident_memory_bytes");
     expect(metrics).toContain("# TYPE openstack_requests_total counter");
+    // The informers' lists and the lease went through the manager's client: counted, with their latency.
+    expect(metrics).toMatch(/rest_client_requests_total\{code="200",method="GET"\} [1-9]/);
+    expect(metrics).toMatch(/rest_client_request_duration_seconds_count\{verb="GET"\} [1-9]/);
 
     const second = start(CLI, leArgs());
     const urls2 = await started(second);
