@@ -38,10 +38,6 @@ export class ConnectionPool {
   }
 }
 
-export function createConnectionPool(tls: TlsSettings, connectTimeoutMs: number): ConnectionPool {
-  return new ConnectionPool(tls, connectTimeoutMs);
-}
-
 export interface RawResponse {
   status: number;
   headers: Record<string, string>;

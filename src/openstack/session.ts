@@ -2,7 +2,7 @@ import type { ResolvedCloud } from "../clouds/types.js";
 import { catalogRegions, findEndpoint, versionedBase, type CatalogService, type ServiceType } from "./catalog.js";
 import { parseErrorBody } from "./error-body.js";
 import { ConnectionError, EndpointNotFoundError, errorForStatus, isRetryable, type OpenStackError } from "./errors.js";
-import { acquireDispatcher, type Lease } from "./dispatcher-pool.js";
+import { acquireConnectionPool, type Lease } from "./connection-pools.js";
 import { sendOnce, type RawResponse } from "./http.js";
 import { authRequestBody, identityV3FromVersions, secretsOf } from "./keystone.js";
 import { maxComputeMicroversion, pickComputeMicroversion } from "./microversion.js";
@@ -98,7 +98,7 @@ export class OpenStackSession {
   constructor(cloud: ResolvedCloud, opts: SessionOptions = {}) {
     this.cloud = cloud;
     this.retry = withRetryDefaults(opts.retry);
-    this.lease = acquireDispatcher({ verify: cloud.verify, cacertPem: cloud.cacertPem }, this.retry.connectTimeoutMs);
+    this.lease = acquireConnectionPool({ verify: cloud.verify, cacertPem: cloud.cacertPem }, this.retry.connectTimeoutMs);
     this.redactor.add(...secretsOf(cloud.auth));
     this.key = credentialKey(cloud);
     this.userAgent = opts.userAgent ?? "capo-ts";
@@ -269,7 +269,7 @@ export class OpenStackSession {
       let res: RawResponse;
       try {
         res = await sendOnce(
-          this.lease.agent,
+          this.lease.pool,
           { method, url, headers: { Accept: "application/json", "User-Agent": this.userAgent, ...headers }, body },
           this.retry.timeoutMs,
         );

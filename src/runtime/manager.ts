@@ -81,10 +81,9 @@ export class Manager {
 
   constructor(private readonly opts: ManagerOptions) {
     this.metrics = opts.metrics ?? defaultMetrics;
-    const metrics = this.metrics;
     this.client = new KubeClient(opts.kubeConfig, {
       userAgent: `${opts.component ?? "capo-controller"}/${process.version}`,
-      onRequest: (e) => metrics.recordKubeRequest(e),
+      onRequest: (e) => this.metrics.recordKubeRequest(e),
     });
     this.client.observeWrites((type, obj) => this.ownWrites.record(type, obj));
     this.openStackOnRequest = openStackMetricsHook(this.metrics);

@@ -27,6 +27,8 @@ export class Metrics {
 
   readonly kubeRequests: Counter<"code" | "method">;
   readonly kubeDuration: Histogram<"verb">;
+  private readonly withProcessMetrics: boolean;
+  private processMetricsStarted = false;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -110,9 +112,6 @@ export class Metrics {
     });
     this.withProcessMetrics = opts.defaultMetrics ?? false;
   }
-
-  private readonly withProcessMetrics: boolean;
-  private processMetricsStarted = false;
 
   /**
    * Starts the Node.js process metrics (memory, CPU, GC, event-loop lag), once, when /metrics is served. Not at

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { createConnectionPool, type ConnectionPool, type TlsSettings } from "./http.js";
+import { ConnectionPool, type TlsSettings } from "./http.js";
 
 interface Pooled {
-  agent: ConnectionPool;
+  pool: ConnectionPool;
   users: number;
 }
 
@@ -19,29 +19,29 @@ function keyOf(tls: TlsSettings, connectTimeoutMs: number): string {
 }
 
 export interface Lease {
-  agent: ConnectionPool;
+  pool: ConnectionPool;
   release(): Promise<void>;
 }
 
-export function acquireDispatcher(tls: TlsSettings, connectTimeoutMs: number): Lease {
+export function acquireConnectionPool(tls: TlsSettings, connectTimeoutMs: number): Lease {
   const key = keyOf(tls, connectTimeoutMs);
   let pooled = pools.get(key);
   if (!pooled) {
-    pooled = { agent: createConnectionPool(tls, connectTimeoutMs), users: 0 };
+    pooled = { pool: new ConnectionPool(tls, connectTimeoutMs), users: 0 };
     pools.set(key, pooled);
   }
   pooled.users++;
   const p = pooled;
   let released = false;
   return {
-    agent: p.agent,
+    pool: p.pool,
     async release(): Promise<void> {
       if (released) return;
       released = true;
       p.users--;
       if (p.users === 0 && pools.get(key) === p) {
         pools.delete(key);
-        p.agent.close();
+        p.pool.close();
       }
     },
   };
