@@ -12,7 +12,9 @@
  *
  * Flags: --clusters 1,10 (a run per count) --providers upstream,capo-ts (both, upstream first) --workers N (1) --build-ms MS (1000) --latency-ms MS (0)
  *        --idle-s S (60) --timeout-min M (10) --no-write (print only; default: replace the section in BENCHMARKS.md
- *        that belongs to this set of cluster counts)
+ *        that belongs to this set of cluster counts) --diagnose (capo-ts serves /metrics and the bench prints its
+ *        Kubernetes calls and reconcile times when all machines are provisioned; implies --no-write, as serving
+ *        metrics changes what is measured)
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -47,6 +49,7 @@ export interface BenchOptions {
   /** Clusters whose manifests are applied at once. */
   applyParallel: number;
   write: boolean;
+  diagnose: boolean;
   argv: string[];
 }
 
@@ -87,7 +90,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a whole number >= 0; got "${v}"`);
     return n;
   };
-  const known = ["--clusters", "--providers", "--workers", "--build-ms", "--latency-ms", "--idle-s", "--timeout-min", "--no-write"];
+  const known = ["--clusters", "--providers", "--workers", "--build-ms", "--latency-ms", "--idle-s", "--timeout-min", "--no-write", "--diagnose"];
   for (const a of argv) if (a.startsWith("--") && !known.includes(a)) throw new Error(`unknown flag ${a}; known: ${known.join(" ")}`);
   const clusterCounts = (value("--clusters") ?? "1,10").split(",").map(Number);
   if (clusterCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--clusters must be a list like 1,10`);
@@ -103,7 +106,8 @@ export function parseArgs(argv: string[]): BenchOptions {
     idleMs: num("--idle-s", 60) * 1000,
     timeoutMs: num("--timeout-min", 10) * 60_000,
     applyParallel: 10,
-    write: !argv.includes("--no-write"),
+    write: !argv.includes("--no-write") && !argv.includes("--diagnose"),
+    diagnose: argv.includes("--diagnose"),
     argv,
   };
 }
@@ -133,7 +137,15 @@ async function machineStates(kube: KubeClient): Promise<MachineState[]> {
 }
 
 /** Polls the Machines every 250 ms, marking each milestone the first time it holds; cuts the provisioning phase. */
-async function waitForMachines(kube: KubeClient, adminUrl: string, machines: number, t0: number, deadline: number, m: Milestones): Promise<PhaseRequests> {
+async function waitForMachines(
+  kube: KubeClient,
+  adminUrl: string,
+  machines: number,
+  t0: number,
+  deadline: number,
+  m: Milestones,
+  onAllProvisioned: () => Promise<void>,
+): Promise<PhaseRequests> {
   let toProvisioned: PhaseRequests | undefined;
   let last = "";
   for (;;) {
@@ -145,6 +157,7 @@ async function waitForMachines(kube: KubeClient, adminUrl: string, machines: num
     if (states.length === machines && provisioned === machines && m.allProvisioned === undefined) {
       m.allProvisioned = now;
       toProvisioned = await cutPhase(adminUrl);
+      await onAllProvisioned();
     }
     if (states.length === machines && ready === machines) m.allNodesReady ??= now;
     const line = `machines ${states.length}/${machines}, provisioned ${provisioned}, Nodes Ready ${ready}`;
@@ -163,14 +176,35 @@ async function waitForMachines(kube: KubeClient, adminUrl: string, machines: num
 interface RunningProvider {
   pid: number;
   version: string;
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
-async function startProvider(provider: Provider, env: LocalEnvironment, upstream: UpstreamCapoBins): Promise<RunningProvider> {
+/** The metric families that tell a reconcile waiting on the apiserver from one waiting on OpenStack or on a worker. */
+const DIAGNOSTIC_METRICS = [
+  "rest_client_requests_total",
+  "rest_client_request_duration_seconds_sum",
+  "rest_client_request_duration_seconds_count",
+  "controller_runtime_reconcile_total",
+  "controller_runtime_reconcile_time_seconds_sum",
+  "controller_runtime_reconcile_time_seconds_count",
+  "workqueue_adds_total",
+  "workqueue_retries_total",
+  "openstack_requests_total",
+];
+
+async function printDiagnostics(metricsUrl: string): Promise<void> {
+  const text = await fetch(metricsUrl).then((r) => r.text(), (e: unknown) => `unavailable: ${String(e)}`);
+  const lines = text.split("\n").filter((l) => DIAGNOSTIC_METRICS.some((m) => l.startsWith(`${m}{`) || l.startsWith(`${m} `)));
+  say("  capo-ts metrics at this point:");
+  for (const l of lines) say(`    ${l}`);
+}
+
+async function startProvider(provider: Provider, env: LocalEnvironment, upstream: UpstreamCapoBins, diagnose: boolean): Promise<RunningProvider> {
   if (provider === "capo-ts") {
-    const p = await startCapoController({ kubeconfigPath: env.controlPlane.kubeconfigPath, workDir: env.workDir });
+    const p = await startCapoController({ kubeconfigPath: env.controlPlane.kubeconfigPath, workDir: env.workDir, metrics: diagnose });
     const version = (JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { version: string }).version;
-    return { pid: p.pid, version, stop: p.stop };
+    return { pid: p.pid, version, stop: p.stop, ...(p.metricsUrl ? { metricsUrl: p.metricsUrl } : {}) };
   }
   if (!env.capi) throw new Error("no Cluster API managers");
   const m = await startUpstreamManager({
@@ -227,7 +261,8 @@ async function runOne(provider: Provider, clusters: number, opts: BenchOptions, 
     });
     kube = new KubeClient(env.kubeConfig, { userAgent: "capo-bench-upstream" });
     const objects = await renderClusters(provider, env, upstream, clusters, opts.workers);
-    running = await startProvider(provider, env, upstream);
+    running = await startProvider(provider, env, upstream, opts.diagnose);
+    const metricsUrl = running.metricsUrl;
     const sampler = new ProcSampler(running.pid);
     // Settle: the informers' first lists are part of starting, not of the apply.
     await new Promise((r) => setTimeout(r, 2000));
@@ -239,7 +274,10 @@ async function runOne(provider: Provider, clusters: number, opts: BenchOptions, 
     const applying = applyClusters(kube, objects, opts.applyParallel);
     const milestones: Milestones = {};
     // Machines are watched from the first apply on, so the first milestones do not wait for the last cluster's apply.
-    const [, toProvisioned] = await Promise.all([applying, waitForMachines(kube, env.sim.adminUrl, machines, t0, t0 + opts.timeoutMs, milestones)]);
+    const diagnose = async (): Promise<void> => {
+      if (metricsUrl) await printDiagnostics(metricsUrl);
+    };
+    const [, toProvisioned] = await Promise.all([applying, waitForMachines(kube, env.sim.adminUrl, machines, t0, t0 + opts.timeoutMs, milestones, diagnose)]);
     const toNodes = await cutPhase(env.sim.adminUrl);
 
     say(`- idling ${opts.idleMs / 1000} s`);

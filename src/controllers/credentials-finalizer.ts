@@ -18,7 +18,7 @@ import {
   type ResourceType,
   updateWithRetry,
 } from "../runtime/index.js";
-import { IDENTITY_SECRET_LABEL, IDENTITY_SECRET_SELECTOR } from "./credentials.js";
+import { IDENTITY_SECRET_LABEL, IDENTITY_SECRET_SELECTOR, readIdentitySecret, type SecretSource } from "./credentials.js";
 import { CLUSTER_FINALIZER, OpenStackClusterType } from "./openstackcluster/types.js";
 import { MACHINE_FINALIZER, OpenStackMachineType } from "./openstackmachine/types.js";
 
@@ -39,16 +39,11 @@ interface IdentityUser extends KubernetesObject {
  * finalizers then; the Secret stays readable until its users let it go). A missing Secret is left to the caller's
  * credentials lookup, which reports it.
  */
-export async function protectCredentials(client: KubeClient, namespace: string, name: string): Promise<void> {
-  let secret: KubernetesObject;
-  try {
-    secret = await client.get<KubernetesObject>(CoreTypes.secret, namespace, name);
-  } catch (e) {
-    if (isNotFound(e)) return;
-    throw e;
-  }
-  if (secret.metadata?.deletionTimestamp) return;
+export async function protectCredentials(source: SecretSource, namespace: string, name: string): Promise<void> {
+  const secret = await readIdentitySecret(source, namespace, name);
+  if (!secret || secret.metadata?.deletionTimestamp) return;
   if (hasFinalizer(secret, CREDENTIALS_FINALIZER) && secret.metadata?.labels?.[IDENTITY_SECRET_LABEL] === "true") return;
+  const client = "cache" in source ? source.client : source;
   await updateWithRetry(client, CoreTypes.secret, secret, (d) => {
     const md = (d.metadata ??= {});
     md.labels = { ...md.labels, [IDENTITY_SECRET_LABEL]: "true" };

@@ -2,7 +2,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { parseCloudsYamlText, resolveCloudFromFile } from "../clouds/index.js";
 import type { ResolvedCloud } from "../clouds/index.js";
 import { createSession, type OpenStackSession, type SessionOptions } from "../openstack/index.js";
-import { CoreTypes, isNotFound, type KubeClient } from "../runtime/index.js";
+import { CoreTypes, isNotFound, keyFor, type CacheLookup, type KubeClient } from "../runtime/index.js";
 import { UserError, errorMessage } from "../util/errors.js";
 import { CredentialsGate, CredentialsInvalidError, isAuthRejected, secretDataFingerprint } from "./credentials-gate.js";
 
@@ -34,6 +34,35 @@ interface SecretObject extends KubernetesObject {
   data?: Record<string, string>;
 }
 
+/**
+ * Where an identity Secret is read from: with a cache, a labelled Secret (which the controllers watch) comes from
+ * the informer, which a change reaches before the reconcile it wakes; any other Secret is read from the apiserver.
+ */
+export type SecretSource = KubeClient | { client: KubeClient; cache: CacheLookup };
+
+/** The Secret from the cache when it is there, else from the apiserver; undefined when it does not exist. */
+export async function readIdentitySecret(source: SecretSource, namespace: string, name: string): Promise<SecretObject | undefined> {
+  if ("cache" in source) {
+    const cached = cachedSecret(source.cache, namespace, name);
+    if (cached) return cached;
+  }
+  const client = "cache" in source ? source.client : source;
+  try {
+    return await client.get<SecretObject>(CoreTypes.secret, namespace, name);
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+function cachedSecret(cache: CacheLookup, namespace: string, name: string): SecretObject | undefined {
+  try {
+    return cache.get<SecretObject>(CoreTypes.secret, keyFor(namespace, name));
+  } catch {
+    return undefined; // no Secret informer in this process: the apiserver answers
+  }
+}
+
 interface CachedSession {
   fingerprint: string;
   session: OpenStackSession;
@@ -56,7 +85,7 @@ const RETIRE_DELAY_MS = 60_000;
  * clouds.yaml key, unknown cloud, bad YAML) throw UserError naming the Secret and key; no message carries a secret.
  */
 export async function openStackSessionFor(
-  k8s: KubeClient,
+  k8s: SecretSource,
   namespace: string,
   identityRef: IdentityRef,
   opts: CredentialsOptions = {},
@@ -81,7 +110,7 @@ export async function openStackSessionFor(
  * openStackSessionFor builds on. `key` names the identityRef, `dataFingerprint` the Secret data.
  */
 export async function unauthenticatedSessionFor(
-  k8s: KubeClient,
+  k8s: SecretSource,
   namespace: string,
   identityRef: IdentityRef,
   opts: CredentialsOptions = {},
@@ -142,17 +171,12 @@ export async function cloudFromSecret(secret: SecretObject, where: string, ident
   return cloud;
 }
 
-async function readSecret(k8s: KubeClient, namespace: string, name: string): Promise<SecretObject> {
-  try {
-    return await k8s.get<SecretObject>(CoreTypes.secret, namespace, name);
-  } catch (e) {
-    if (isNotFound(e)) {
-      throw new CredentialsUnavailableError(
-        `Secret ${namespace}/${name} (identityRef.name) not found; create it with a "${CLOUDS_YAML_KEY}" key holding the cloud's credentials`,
-      );
-    }
-    throw e;
-  }
+async function readSecret(k8s: SecretSource, namespace: string, name: string): Promise<SecretObject> {
+  const secret = await readIdentitySecret(k8s, namespace, name);
+  if (secret) return secret;
+  throw new CredentialsUnavailableError(
+    `Secret ${namespace}/${name} (identityRef.name) not found; create it with a "${CLOUDS_YAML_KEY}" key holding the cloud's credentials`,
+  );
 }
 
 function retire(session: OpenStackSession): void {

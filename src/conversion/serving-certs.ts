@@ -5,6 +5,7 @@ import { KINDS, GROUP } from "../api/kinds.js";
 import { isConflict, isNotFound } from "../runtime/api-error.js";
 import type { KubeClient } from "../runtime/kube-client.js";
 import { PatchType } from "../runtime/kube-client.js";
+import { jsonEqual } from "../runtime/merge-patch.js";
 import { coversNames, generateServingCertificate, needsRenewal, notAfter } from "./certs.js";
 import type { CertificateNames } from "./certs.js";
 import type { KeyPair } from "./webhook-server.js";
@@ -158,7 +159,7 @@ export class ServingCertificates {
       const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${def.plural}.${GROUP}`;
       const crd = await this.client.request<{ spec?: { conversion?: { webhook?: { clientConfig?: Record<string, unknown> } } } }>("GET", path);
       const cc = crd.spec?.conversion?.webhook?.clientConfig ?? {};
-      const sameTarget = "url" in want ? cc["url"] === want.url : JSON.stringify(cc["service"]) === JSON.stringify(want.service);
+      const sameTarget = "url" in want ? cc["url"] === want.url : jsonEqual(cc["service"], want.service);
       if (sameTarget && (caBundle === undefined || cc["caBundle"] === caBundle)) continue;
       const target = "url" in want ? { url: want.url, service: null } : { service: want.service, url: null };
       const clientConfig = caBundle === undefined ? target : { ...target, caBundle };

@@ -1,4 +1,5 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
+import { jsonEqual } from "../runtime/merge-patch.js";
 import type {
   ClusterObject,
   Condition,
@@ -174,19 +175,4 @@ export function desiredClusterStatus(
 }
 
 /** Deep equality for plain JSON values (status comparisons before writing). */
-export function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === "object") {
-    return Object.fromEntries(
-      Object.entries(v as Record<string, unknown>)
-        .filter(([, x]) => x !== undefined)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([k, x]) => [k, sortKeys(x)]),
-    );
-  }
-  return v;
-}
+export const sameJson = jsonEqual;

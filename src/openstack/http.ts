@@ -1,5 +1,6 @@
 import http from "node:http";
 import https from "node:https";
+import { text as readText } from "node:stream/consumers";
 import type { Socket } from "node:net";
 
 export interface TlsSettings {
@@ -82,13 +83,10 @@ export function sendOnce(pool: ConnectionPool, req: RawRequest, timeoutMs: numbe
   const transport = url.protocol === "https:" ? https : http;
   return new Promise<RawResponse>((resolve, reject) => {
     const r = transport.request(url, { method: req.method, headers, agent: pool.agentFor(url) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
+      readText(res).then((body) => {
         clearTimeout(deadline);
-        resolve({ status: res.statusCode ?? 0, headers: flattenHeaders(res.headers), text: Buffer.concat(chunks).toString("utf8") });
-      });
-      res.on("error", fail);
+        resolve({ status: res.statusCode ?? 0, headers: flattenHeaders(res.headers), text: body });
+      }, fail);
     });
     const deadline = setTimeout(() => r.destroy(namedError("TimeoutError", "ETIMEDOUT", `no answer within ${timeoutMs} ms`)), timeoutMs);
     function fail(e: Error): void {

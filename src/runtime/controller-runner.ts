@@ -184,6 +184,7 @@ export class ControllerRunner {
       retries: this.queue.numRequeues(key),
       periodicCheck,
       watchFilterValue: this.deps.watchFilterValue,
+      cacheCaughtUp: (obj) => this.deps.ownWrites.isLatestOwn(this.def.primary, obj),
       openStackOnRequest: this.deps.openStackOnRequest,
       recordOpenStackRequest: (s) => {
         metrics.recordOpenStackRequest(s);

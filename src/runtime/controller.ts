@@ -44,6 +44,11 @@ export interface ReconcileContext {
    * outlive a reconcile (cached per credentials), so this hook logs nothing per reconcile.
    */
   openStackOnRequest: (e: OpenStackRequestEventLike) => void;
+  /**
+   * True when this cached version of the primary object does not lag behind a status or spec write of ours: a
+   * decision taken on it is as safe as one taken on a fresh GET.
+   */
+  cacheCaughtUp(obj: KubernetesObject): boolean;
   /** The manager's watch-filter label value, if any (cluster.x-k8s.io/watch-filter). */
   watchFilterValue?: string;
 }

@@ -28,6 +28,7 @@ export {
   type MetadataField,
 } from "./predicates.js";
 export { OwnWrites } from "./own-writes.js";
+export { readPrimary } from "./primary-object.js";
 export { addFinalizer, hasFinalizer, removeFinalizer, updateStatus, updateWithRetry } from "./object-update.js";
 export {
   CapiTypes,

@@ -1,5 +1,6 @@
 import http from "node:http";
 import https from "node:https";
+import { text as readText } from "node:stream/consumers";
 import type { KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
 import { KubeApiError } from "./api-error.js";
 import type { KubeAuth } from "./kube-auth.js";
@@ -96,10 +97,7 @@ export class KubeClient {
         url,
         { method, headers, agent, signal: ro.signal, timeout: this.opts.timeoutMs ?? 60_000 },
         (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-          res.on("error", reject);
+          readText(res).then((body) => resolve({ status: res.statusCode ?? 0, text: body }), reject);
         },
       );
       req.on("timeout", () => req.destroy(new Error(`request timed out: ${method} ${url.pathname}`)));

@@ -17,11 +17,14 @@ import { openStackMetricsHook, type OpenStackRequestEventLike } from "./openstac
 import type { CacheReader } from "./object-cache.js";
 import { OwnWrites } from "./own-writes.js";
 import { typeName, type ResourceType } from "./resource.js";
+import { sleep } from "./sleep.js";
 
 export const WATCH_FILTER_LABEL = "cluster.x-k8s.io/watch-filter";
 
 /** Every primary object is reconciled at least this often unless --sync-period says otherwise. */
 export const DEFAULT_SYNC_PERIOD_MS = 600_000;
+
+const EVENTS_FLUSH_ON_STOP_MS = 2_000;
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -231,6 +234,8 @@ export class Manager {
     const timeout = this.opts.shutdownTimeoutMs ?? 30_000;
     this.opts.log.info({ timeoutMs: timeout }, "shutting down: draining reconciles");
     const results = await Promise.all(this.runners.map((r) => r.stop(timeout)));
+    // The reconciles' last Events are still on their way; a slow apiserver must not hold the shutdown long.
+    await Promise.race([this.events.flush(), sleep(EVENTS_FLUSH_ON_STOP_MS)]);
     await Promise.all([...this.informers.values()].map((i) => i.stop()));
     await this.elector?.stop();
     this.leading = false;

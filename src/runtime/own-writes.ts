@@ -30,6 +30,15 @@ export class OwnWrites {
     return !!rv && (this.byObject.get(this.id(type, obj))?.includes(rv) ?? false);
   }
 
+  /**
+   * True when this version of the object is the one our latest write produced, or when we have not written the
+   * object: a cache holding it then does not lag behind a write of ours.
+   */
+  isLatestOwn(type: ResourceType, obj: KubernetesObject): boolean {
+    const list = this.byObject.get(this.id(type, obj));
+    return !list || list[list.length - 1] === obj.metadata?.resourceVersion;
+  }
+
   /** Forgets an object (it was deleted). */
   forget(type: ResourceType, obj: KubernetesObject): void {
     this.byObject.delete(this.id(type, obj));

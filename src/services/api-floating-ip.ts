@@ -8,6 +8,8 @@
  * so any reconcile of any control-plane machine reaches the same answer, and applying it twice changes nothing.
  */
 
+import { codeUnitOrder } from "./find-or-create.js";
+
 /** What the decision needs to know about one control-plane machine of the cluster. */
 export interface ControlPlaneMachineView {
   /** OpenStackMachine name (unique in the namespace). */
@@ -55,7 +57,7 @@ export function isHealthyCandidate(m: ControlPlaneMachineView): boolean {
 /** Oldest first (creation time, then name), so every reconcile picks the same machine. */
 export function oldestFirst(machines: readonly ControlPlaneMachineView[]): ControlPlaneMachineView[] {
   return [...machines].sort(
-    (a, b) => a.creationTimestamp.localeCompare(b.creationTimestamp) || a.name.localeCompare(b.name),
+    (a, b) => codeUnitOrder(a.creationTimestamp, b.creationTimestamp) || codeUnitOrder(a.name, b.name),
   );
 }
 

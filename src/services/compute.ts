@@ -1,6 +1,6 @@
 import type { BlockDeviceMapping, ComputeClient, NetworkClient, Server, ServerCreate } from "../openstack/index.js";
 import { NotFoundError } from "../openstack/index.js";
-import { deleteIgnoringNotFound } from "./find-or-create.js";
+import { deleteIgnoringNotFound, oldestFirst } from "./find-or-create.js";
 import type { ClusterIdentity } from "./naming.js";
 
 /**
@@ -86,7 +86,7 @@ export class ServerService {
   /** Every server with this name and our metadata that is not gone, oldest first. */
   async listOurs(name: string): Promise<Server[]> {
     const found = (await this.nova.listServers({ name })).filter((s) => this.ours(s, name) && !isGone(s));
-    return found.sort((a, b) => String(a["created"] ?? "").localeCompare(String(b["created"] ?? "")) || a.id.localeCompare(b.id));
+    return oldestFirst(found, (s) => s["created"]);
   }
 
   /** Sends the create request; the caller records the returned id at once. */

@@ -31,12 +31,20 @@ export async function findOrCreate<T extends HasId>(ops: {
   return { resource: await ops.create(), created: true };
 }
 
-/** Oldest first (by created_at, then id) so that every reconcile picks the same one among duplicates. */
-export function oldestFirst<T extends HasId>(items: T[]): T[] {
-  // Plain code-unit order, not localeCompare (which builds a collator per call): timestamps are ISO 8601 and ids
-  // UUIDs, so it is the same order, and the same on every machine whatever its locale.
-  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-  return [...items].sort((a, b) => cmp(String(a.created_at ?? ""), String(b.created_at ?? "")) || cmp(a.id, b.id));
+/**
+ * Oldest first (by creation time, then id) so that every reconcile picks the same one among duplicates. Neutron
+ * and Octavia say created_at; Nova says created.
+ */
+export function oldestFirst<T extends HasId>(items: T[], createdOf: (x: T) => unknown = (x) => x.created_at): T[] {
+  return [...items].sort((a, b) => codeUnitOrder(String(createdOf(a) ?? ""), String(createdOf(b) ?? "")) || codeUnitOrder(a.id, b.id));
+}
+
+/**
+ * Plain code-unit order, not localeCompare (which builds a collator per call): for ISO 8601 timestamps, UUIDs and
+ * Kubernetes names it is the same order, and the same on every machine whatever its locale.
+ */
+export function codeUnitOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Runs a delete and treats 404 as success: deleting what is already gone is done. */

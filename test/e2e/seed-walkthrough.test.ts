@@ -406,6 +406,7 @@ describe("the seed's walkthrough with capo-ts (simulator + kube-apiserver + cont
     );
     expect(o.status?.apiServerFloatingIP?.ip).toBe(fip.ip);
     expect(o.spec?.controlPlaneEndpoint?.host).toBe(fip.ip);
+    await manager?.events.flush();
     const events = await client.list<KubernetesObject & { reason?: string; message?: string }>(CoreTypes.event, { namespace: ns.name });
     expect(events.items.some((e) => e.reason === "FloatingIPReallocated" && e.message?.includes(fip.ip))).toBe(true);
     fip = o.status?.apiServerFloatingIP ?? fip;

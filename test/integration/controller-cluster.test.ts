@@ -138,6 +138,7 @@ describe("OpenStackCluster controller against a real kube-apiserver and the simu
       .sort();
     expect(ports).toEqual(["tcp:10250-10250:group", "tcp:10250-10250:group", "tcp:2379-2380:group", "tcp:6443-6443:any"]);
 
+    await manager.events.flush();
     const events = await client.list<KubernetesObject & { reason?: string }>(CoreTypes.event, { namespace: ns.name });
     const reasons = events.items.map((e) => e.reason);
     expect(reasons).toEqual(expect.arrayContaining(["NetworkCreated", "SecurityGroupCreated", "FloatingIPCreated", "Provisioned"]));
@@ -348,6 +349,7 @@ describe("OpenStackCluster controller against a real kube-apiserver and the simu
     expect(osc.status?.initialization?.provisioned).toBeUndefined();
     // Nothing was created before the external network was known.
     expect(counts(await inventory(sim)).networks).toBe(0);
+    await manager.events.flush();
     const events = await client.list<KubernetesObject & { reason?: string; message?: string }>(CoreTypes.event, { namespace: ns.name });
     expect(events.items.some((e) => e.reason === "ExternalNetworkNotFound" && e.message?.includes("pubilc"))).toBe(true);
     await deleteAndWait("badext");
@@ -466,6 +468,7 @@ describe("OpenStackCluster controller against a real kube-apiserver and the simu
     });
     expect(again.status?.apiServerFloatingIP?.ip).toBe(first.ip);
     expect(again.spec.controlPlaneEndpoint?.host).toBe(first.ip);
+    await manager.events.flush();
     const events = await client.list<KubernetesObject & { reason?: string; message?: string }>(CoreTypes.event, { namespace: ns.name });
     expect(events.items.some((e) => e.reason === "FloatingIPReallocated" && e.message?.includes(first.ip))).toBe(true);
     expect((await inventory(sim))["floatingips"]).toHaveLength(1);

@@ -132,6 +132,11 @@ export class MachineTestEnv {
     this.manager = m;
   }
 
+  /** Events are written in the background: a test reading them waits for the ones recorded so far. */
+  async flushEvents(): Promise<void> {
+    await this.manager?.events.flush();
+  }
+
   async stopController(): Promise<void> {
     const m = this.manager;
     this.manager = undefined;

@@ -31,6 +31,7 @@ describe("OpenStackMachine: terminal create failures do not storm (real apiserve
   });
 
   const eventCount = async (name: string): Promise<number> => {
+    await env.flushEvents();
     const list = await env.client.list<KubernetesObject & { count?: number; involvedObject?: { name?: string } }>(CoreTypes.event, { namespace: ns.name });
     return list.items.filter((e) => e.involvedObject?.name === name).reduce((n, e) => n + (e.count ?? 1), 0);
   };

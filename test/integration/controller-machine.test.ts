@@ -77,6 +77,7 @@ describe.each(["zed", "full"] as const)("OpenStackMachine controller against the
     expect(cpAgain.status?.conditions?.find((c) => c.type === "APIServerIngressReady")?.status).toBe("True");
     expect((await env.getOSM("w-1"))?.status?.addresses?.some((a) => a.type === "ExternalIP")).toBe(false);
 
+    await env.flushEvents();
     const events = await env.client.list<CoreEvent>(CoreTypes.event, { namespace: ns.name });
     const reasons = events.items.filter((e) => e.involvedObject?.name === "cp-1").map((e) => e.reason);
     expect(reasons).toEqual(expect.arrayContaining(["InstanceCreated", "InstanceReady", "APIFloatingIPAssociated"]));
@@ -141,6 +142,7 @@ describe.each(["zed", "full"] as const)("OpenStackMachine controller against the
     const server = await compute(env.session).getServer(sid ?? "");
     expect(server.status).toBe("ACTIVE");
     // It was only ever given to cp-1 (first), cp-2 and cp-3 (handovers at deletion); never to a new machine.
+    await env.flushEvents();
     const targets = (await env.client.list<CoreEvent>(CoreTypes.event, { namespace: ns.name })).items
       .filter((e) => e.reason === "APIFloatingIPAssociated")
       .map((e) => /associated with control-plane machine (\S+)/.exec(e.message ?? "")?.[1]);

@@ -45,6 +45,7 @@ describe("retry discipline of the OpenStackCluster controller (real apiserver, s
   }
 
   async function events(name: string): Promise<CoreEvent[]> {
+    await manager.events.flush();
     return (await client.list<CoreEvent>(CoreTypes.event, { namespace: ns.name })).items.filter((e) => e.involvedObject?.name === name);
   }
 

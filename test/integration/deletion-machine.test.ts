@@ -32,6 +32,7 @@ async function expectCleanedUp(env: MachineTestEnv, name: string): Promise<void>
 }
 
 async function eventReasons(env: MachineTestEnv, object: string): Promise<string[]> {
+  await env.flushEvents();
   const list = await env.client.list<KubernetesObject & { reason?: string; involvedObject?: { name?: string } }>(CoreTypes.event, { namespace: env.namespace });
   return list.items.filter((e) => e.involvedObject?.name === object).map((e) => e.reason ?? "");
 }

@@ -156,6 +156,7 @@ describe("a toy ConfigMap controller on the runtime, against the real apiserver"
       return c.metadata?.annotations?.[OBSERVED_ANNOTATION] === "a:none" && c;
     });
     expect(cm.metadata?.finalizers).toEqual([FINALIZER]);
+    await manager.events.flush();
     const evs = await client.list<CoreEvent>(CoreTypes.event, { namespace: ns.name });
     const observed = evs.items.find((e) => e.reason === "Observed" && e.involvedObject?.name === "one");
     expect(observed?.involvedObject?.uid).toBe(cm.metadata?.uid);
@@ -262,6 +263,7 @@ describe("a toy ConfigMap controller on the runtime, against the real apiserver"
         return isNotFound(err);
       }
     });
+    await manager.events.flush();
     const evs = await client.list<CoreEvent>(CoreTypes.event, { namespace: ns.name });
     expect(evs.items.some((e) => e.reason === "Cleanup" && e.involvedObject?.name === "one")).toBe(true);
   });

@@ -150,6 +150,7 @@ describe("config/rbac/role.yaml grants what the manager uses (real apiserver, RB
       expect(manager.cache.list(CoreTypes.secret).map((s) => s.metadata?.name)).toEqual(["cloud"]);
       const secret = await admin.get(CoreTypes.secret, ns.name, "cloud");
       await manager.events.event({ ...secret, apiVersion: "v1", kind: "Secret" }, "Normal", "RbacProbe", "events allowed");
+      await manager.events.flush();
       const evs = await admin.list<KubernetesObject & { reason?: string }>(CoreTypes.event, { namespace: ns.name });
       expect(evs.items.some((e) => e.reason === "RbacProbe")).toBe(true);
       // The identity-in-use finalizer is added and removed with the ServiceAccount's rights.

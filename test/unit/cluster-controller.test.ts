@@ -1,13 +1,15 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { closeCachedSessions, cloudFromSecret, openStackSessionFor, unauthenticatedSessionFor } from "../../src/controllers/credentials.js";
+import { closeCachedSessions, cloudFromSecret, openStackSessionFor, readIdentitySecret, unauthenticatedSessionFor } from "../../src/controllers/credentials.js";
+import { DeferredStatus, endingWithFlush } from "../../src/controllers/deferred-status.js";
 import { classify } from "../../src/controllers/openstackcluster/classify.js";
 import { setCondition, type Condition } from "../../src/controllers/conditions.js";
 import { markProvisioned, readyCondition } from "../../src/controllers/openstackcluster/readiness.js";
 import type { ClusterStatus, OpenStackClusterObject } from "../../src/controllers/openstackcluster/types.js";
 import { BadRequestError, OverQuotaError, RateLimitedError, ServiceUnavailableError } from "../../src/openstack/index.js";
-import { KubeApiError, type KubeClient } from "../../src/runtime/index.js";
+import { KubeApiError, type CacheLookup, type KubeClient } from "../../src/runtime/index.js";
 import { TerminalError } from "../../src/services/errors.js";
 import { UserError } from "../../src/util/errors.js";
+import { capturingLogger } from "../helpers/log.js";
 
 const PASSWORD = "n0t-in-any-message-9281";
 const cloudsYaml = `clouds:
@@ -84,6 +86,62 @@ describe("credentials from the identity Secret", () => {
     current = secret({ "clouds.yaml": b64(cloudsYaml) }, "2", "uid-2");
     expect(await sessionFor()).not.toBe(s3);
     expect(k.gets).toBe(4);
+  });
+
+  it("reads a watched (labelled) Secret from the informer cache, any other from the apiserver", async () => {
+    const watched = secret({ "clouds.yaml": b64(cloudsYaml) }, "7");
+    const k = fakeKube(() => secret({ "clouds.yaml": b64(cloudsYaml) }, "7"));
+    const cache = (entries: Record<string, unknown>): CacheLookup =>
+      ({
+        get: (_type: unknown, key: string) => entries[key],
+        list: () => [],
+        reader: () => {
+          throw new Error("unused");
+        },
+      }) as unknown as CacheLookup;
+    expect(await readIdentitySecret({ client: k, cache: cache({ "ns/creds": watched }) }, "ns", "creds")).toBe(watched);
+    expect(k.gets).toBe(0);
+    expect((await readIdentitySecret({ client: k, cache: cache({}) }, "ns", "creds"))?.metadata?.resourceVersion).toBe("7");
+    expect(k.gets).toBe(1);
+    // A process without a Secret informer (the cache throws) still finds the Secret.
+    const noInformer = { get: () => { throw new Error("no informer for secrets"); } } as unknown as CacheLookup;
+    expect(await readIdentitySecret({ client: k, cache: noInformer }, "ns", "creds")).toBeDefined();
+    expect(k.gets).toBe(2);
+    const gone = fakeKube(() => undefined);
+    expect(await readIdentitySecret({ client: gone, cache: cache({}) }, "ns", "creds")).toBeUndefined();
+  });
+});
+
+describe("deferred status", () => {
+  it("applies the deferred changes in order before the change that writes them, once", () => {
+    const d = new DeferredStatus<{ log: string[] }>();
+    d.defer((s) => s.log.push("a"));
+    d.defer((s) => s.log.push("b"));
+    const status = { log: [] as string[] };
+    for (const change of d.take((s) => s.log.push("now"))) change(status);
+    expect(status.log).toEqual(["a", "b", "now"]);
+    expect(d.take()).toEqual([]);
+  });
+
+  it("writes the deferred status when a pass ends, and when it fails keeps the pass's own error", async () => {
+    const lines: string[] = [];
+    const log = capturingLogger(lines);
+    let flushes = 0;
+    expect(await endingWithFlush(async () => void flushes++, log, async () => "done")).toBe("done");
+    expect(flushes).toBe(1);
+    const failing = endingWithFlush(
+      async () => {
+        flushes++;
+        throw new Error("apiserver gone");
+      },
+      log,
+      async () => {
+        throw new Error("Neutron said no");
+      },
+    );
+    await expect(failing).rejects.toThrow("Neutron said no");
+    expect(flushes).toBe(2);
+    expect(lines.some((l) => l.includes("could not write the deferred status") && l.includes("apiserver gone"))).toBe(true);
   });
 });
 

@@ -3,7 +3,7 @@ import { parseDuration } from "../../src/runtime/duration.js";
 import { parseBindAddress, startProbeServer } from "../../src/runtime/http-server.js";
 import { parseLabelSelector } from "../../src/runtime/label-selector.js";
 import { ownerKeys, refKeys } from "../../src/runtime/mappers.js";
-import { createMergePatch } from "../../src/runtime/merge-patch.js";
+import { createMergePatch, jsonEqual } from "../../src/runtime/merge-patch.js";
 import { Metrics } from "../../src/runtime/metrics.js";
 import { openStackMetricsHook } from "../../src/runtime/openstack-hook.js";
 import { keyOf, parseKey, resourcePath } from "../../src/runtime/resource.js";
@@ -32,6 +32,26 @@ describe("createMergePatch", () => {
       ),
     ).toEqual({ status: { ready: true, gone: null, list: [1, 2, 3], added: { a: 1 } } });
     expect(createMergePatch({ a: { b: 1 } }, { a: { b: 1 } })).toBeUndefined();
+  });
+
+  it("sends nothing for an array whose objects differ only in key order (a condition as stored vs as rebuilt)", () => {
+    const stored = { lastTransitionTime: "2026-01-01T00:00:00Z", message: "", observedGeneration: 1, reason: "Ready", status: "True", type: "Ready" };
+    const rebuilt = { type: "Ready", status: "True", reason: "Ready", message: "", lastTransitionTime: "2026-01-01T00:00:00Z", observedGeneration: 1 };
+    expect(createMergePatch({ status: { conditions: [stored] } }, { status: { conditions: [rebuilt] } })).toBeUndefined();
+    expect(createMergePatch({ status: { conditions: [stored] } }, { status: { conditions: [{ ...rebuilt, observedGeneration: 2 }] } })).toEqual({
+      status: { conditions: [{ ...rebuilt, observedGeneration: 2 }] },
+    });
+  });
+});
+
+describe("jsonEqual", () => {
+  it("compares JSON values deeply, ignoring key order and undefined members, not array order", () => {
+    expect(jsonEqual({ a: 1, b: { c: [1, { d: null }] } }, { b: { c: [1, { d: null }] }, a: 1, e: undefined })).toBe(true);
+    expect(jsonEqual([1, 2], [2, 1])).toBe(false);
+    expect(jsonEqual({ a: 1 }, { a: 1, b: 2 })).toBe(false);
+    expect(jsonEqual({ a: null }, {})).toBe(false);
+    expect(jsonEqual("1", 1)).toBe(false);
+    expect(jsonEqual([], {})).toBe(false);
   });
 });
 

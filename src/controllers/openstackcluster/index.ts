@@ -13,6 +13,7 @@ import {
   type CacheLookup,
   type ControllerDefinition,
   type ObjectKey,
+  readPrimary,
 } from "../../runtime/index.js";
 import { IDENTITY_SECRET_SELECTOR } from "../credentials.js";
 import { DEFAULT_VERIFY_EVERY_MS, SteadyStateMemo } from "../steady-state.js";
@@ -82,7 +83,7 @@ export function openStackClusterController(
       },
     ],
     async reconcile(key, ctx) {
-      const obj = ctx.cache.get<OpenStackClusterObject>(OpenStackClusterType, key);
+      const obj = await readPrimary<OpenStackClusterObject>(ctx, OpenStackClusterType);
       if (!obj) return;
       return new ClusterReconciler(obj, ctx, options).run();
     },

@@ -27,6 +27,7 @@ import { CREDENTIALS_INVALID, CredentialsInvalidError } from "../credentials-gat
 import { openStackSessionFor } from "../credentials.js";
 import { protectCredentials } from "../credentials-finalizer.js";
 import { fingerprintOf, SteadyStateMemo, DEFAULT_VERIFY_EVERY_MS } from "../steady-state.js";
+import { DeferredStatus, endingWithFlush } from "../deferred-status.js";
 import { classify } from "./classify.js";
 import { setCondition, type ConditionInput } from "../conditions.js";
 import { BASTION_BUILDING, markProvisioned, readyCondition } from "./readiness.js";
@@ -85,6 +86,7 @@ export class ClusterReconciler {
   private obj: OpenStackClusterObject;
   private readonly ctx: ReconcileContext;
   private readonly opts: ClusterReconcilerOptions;
+  private readonly deferred = new DeferredStatus<ClusterStatus>();
 
   constructor(obj: OpenStackClusterObject, ctx: ReconcileContext, opts: ClusterReconcilerOptions) {
     this.obj = obj;
@@ -104,7 +106,11 @@ export class ClusterReconciler {
     return this.obj.status ?? {};
   }
 
-  async run(): Promise<ReconcileResult> {
+  run(): Promise<ReconcileResult> {
+    return endingWithFlush(() => this.flushStatus(), this.ctx.log, () => this.pass());
+  }
+
+  private async pass(): Promise<ReconcileResult> {
     const ownerName = this.ownerClusterName();
     // Being deleted without our finalizer: nothing of ours is left to clean up (and the object is about to go).
     if (this.obj.metadata?.deletionTimestamp && !hasFinalizer(this.obj, CLUSTER_FINALIZER)) return;
@@ -119,7 +125,7 @@ export class ClusterReconciler {
     const cluster = ownerName ? await this.getCluster(ownerName) : undefined;
     if (cluster?.metadata?.labels?.[MANAGED_BY_LABEL] !== undefined) return;
     const paused = cluster?.spec?.paused === true || this.isPausedAnnotated(cluster);
-    await this.patchStatus((s) => {
+    this.deferStatus((s) => {
       this.condition(s, {
         type: Conditions.paused,
         status: paused ? "True" : "False",
@@ -135,7 +141,7 @@ export class ClusterReconciler {
         this.obj = await addFinalizer(this.ctx.client, OpenStackClusterType, this.obj, CLUSTER_FINALIZER);
       }
       // After our own finalizer: the Secret is then kept until this object no longer needs it.
-      await protectCredentials(this.ctx.client, this.ns, this.obj.spec.identityRef.name);
+      await protectCredentials(this.ctx, this.ns, this.obj.spec.identityRef.name);
       return await this.reconcileNormalUnlessVerified();
     } catch (e) {
       if (e instanceof StepStopped) return e.result;
@@ -172,12 +178,28 @@ export class ClusterReconciler {
     setCondition(s.conditions, c, this.obj.metadata?.generation);
   }
 
-  /** Writes status through the status subresource (no request when nothing changed) and keeps the stored object. */
-  private async patchStatus(mutate: (s: ClusterStatus) => void): Promise<void> {
+  /**
+   * Writes status through the status subresource (no request when nothing changed) and keeps the stored object,
+   * with the deferred changes first. The cluster's resources are all found again by name and tag after a crash
+   * (find-or-create), so their ids are deferred too: a first pass writes status before it sets the endpoint and
+   * when it ends, instead of once per resource. Slow resources (load balancer, bastion) are written at once.
+   */
+  private async patchStatus(mutate?: (s: ClusterStatus) => void): Promise<void> {
+    const changes = this.deferred.take(mutate);
+    if (changes.length === 0) return;
     this.obj = await updateStatus(this.ctx.client, OpenStackClusterType, this.obj, (d) => {
       d.status ??= {};
-      mutate(d.status);
+      for (const change of changes) change(d.status);
     });
+  }
+
+  /** A status change that need not be stored before the pass goes on (see patchStatus). */
+  private deferStatus(mutate: (s: ClusterStatus) => void): void {
+    this.deferred.defer(mutate);
+  }
+
+  private flushStatus(): Promise<void> {
+    return this.patchStatus();
   }
 
   private async event(type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
@@ -209,14 +231,14 @@ export class ClusterReconciler {
     }
   }
 
-  private async stepDone(type: string, reason: string, message = ""): Promise<void> {
-    await this.patchStatus((s) => this.condition(s, { type, status: "True", reason, message }));
+  private stepDone(type: string, reason: string, message = ""): void {
+    this.deferStatus((s) => this.condition(s, { type, status: "True", reason, message }));
   }
 
   private async session(): Promise<OpenStackSession> {
     const ref = this.obj.spec.identityRef;
     return openStackSessionFor(
-      this.ctx.client,
+      this.ctx,
       this.ns,
       { name: ref.name, cloudName: ref.cloudName, ...(ref.region ? { region: ref.region } : {}) },
       { onRequest: this.ctx.openStackOnRequest, userAgent: this.opts.userAgent },
@@ -274,7 +296,7 @@ export class ClusterReconciler {
         networking.resolveExternalNetwork(spec.externalNetwork, enabled),
       ),
     );
-    await this.patchStatus((s) => {
+    this.deferStatus((s) => {
       if (external) s.externalNetwork = { id: external.id, name: external.name, ...(external.tags?.length ? { tags: external.tags } : {}) };
       else delete s.externalNetwork;
       this.condition(s, {
@@ -301,14 +323,14 @@ export class ClusterReconciler {
         controlPlaneAvailabilityZones: spec.controlPlaneAvailabilityZones ?? [],
         controlPlaneOmitAvailabilityZone: spec.controlPlaneOmitAvailabilityZone === true,
       });
-      await this.patchStatus((s) => {
+      this.deferStatus((s) => {
         s.failureDomains = fds;
         this.condition(s, { type: Conditions.failureDomains, status: "True", reason: "Resolved", message: fds.map((f) => f.name).join(", ") });
       });
     });
 
     const wasProvisioned = this.status.initialization?.provisioned === true;
-    await this.patchStatus((s) => markProvisioned(s, this.obj.spec, this.obj.metadata?.generation));
+    this.deferStatus((s) => markProvisioned(s, this.obj.spec, this.obj.metadata?.generation));
     if (!wasProvisioned) {
       const ep = this.obj.spec.controlPlaneEndpoint;
       await this.event("Normal", "Provisioned", `cluster infrastructure ready; API server endpoint ${ep?.host ?? ""}:${ep?.port ?? ""}`);
@@ -316,7 +338,13 @@ export class ClusterReconciler {
 
     // 6. bastion (after provisioning: machines need not wait for it, but Ready does)
     const bastionPending = await this.step(Conditions.bastion, () => this.reconcileBastion(session, external));
-    await this.patchStatus((s) => this.condition(s, readyCondition(this.obj.spec, s)));
+    await this.patchStatus((s) => {
+      this.condition(s, readyCondition(this.obj.spec, s));
+      // The pass saw every input at this generation, including the endpoint it may have just written to spec: so
+      // the next pass, finding nothing to do, has no condition left to restamp (and nothing to write).
+      const generation = this.obj.metadata?.generation;
+      if (generation !== undefined) for (const c of s.conditions ?? []) c.observedGeneration = generation;
+    });
     return bastionPending;
   }
 
@@ -335,12 +363,12 @@ export class ClusterReconciler {
       if (spec.managedNetwork?.enablePortSecurity !== undefined) opts.portSecurity = spec.managedNetwork.enablePortSecurity;
       const n = await networking.ensureNetwork(known, opts);
       if (n.created) await this.event("Normal", "NetworkCreated", `created network ${n.resource.name} (${n.resource.id})`);
-      await this.patchStatus((s) => {
+      this.deferStatus((s) => {
         s.network = { ...s.network, id: n.resource.id, name: n.resource.name, ...(n.resource.tags?.length ? { tags: n.resource.tags } : {}) };
       });
       const sub = await networking.ensureSubnet(n.resource, managedSubnet, known);
       if (sub.created) await this.event("Normal", "SubnetCreated", `created subnet ${sub.resource.name} ${sub.resource.cidr} (${sub.resource.id})`);
-      await this.patchStatus((s) => {
+      this.deferStatus((s) => {
         s.network = { id: n.resource.id, name: n.resource.name, ...(n.resource.tags?.length ? { tags: n.resource.tags } : {}), subnets: [subnetStatus(sub.resource)] };
       });
       if (external) {
@@ -354,11 +382,11 @@ export class ClusterReconciler {
         const r = await networking.ensureRouter(sub.resource, external, known, externalIPs);
         if (r.created) await this.event("Normal", "RouterCreated", `created router ${r.resource.name} (${r.resource.id})`);
         const ips = NetworkingService.routerIPs(r.resource);
-        await this.patchStatus((s) => {
+        this.deferStatus((s) => {
           s.router = { id: r.resource.id, name: r.resource.name, ...(r.resource.tags?.length ? { tags: r.resource.tags } : {}), ...(ips.length ? { ips } : {}) };
         });
       }
-      await this.stepDone(Conditions.network, "Provisioned", `network ${n.resource.name}, subnet ${sub.resource.cidr}${external ? ", router" : ""}`);
+      this.stepDone(Conditions.network, "Provisioned", `network ${n.resource.name}, subnet ${sub.resource.cidr}${external ? ", router" : ""}`);
       return [sub.resource];
     }
     if (spec.network) {
@@ -376,14 +404,14 @@ export class ClusterReconciler {
         const ips = NetworkingService.routerIPs(r);
         routerStatus = { id: r.id, name: r.name, ...(ips.length ? { ips } : {}) };
       }
-      await this.patchStatus((s) => {
+      this.deferStatus((s) => {
         s.network = { id: n.id, name: n.name, subnets: subs.map(subnetStatus) };
         if (routerStatus) s.router = routerStatus;
         this.condition(s, { type: Conditions.network, status: "True", reason: "Resolved", message: `using network ${n.name || n.id}` });
       });
       return subs;
     }
-    await this.stepDone(Conditions.network, "NotManaged", "no cluster network: machines name their own ports");
+    this.stepDone(Conditions.network, "NotManaged", "no cluster network: machines name their own ports");
     return [];
   }
 
@@ -391,7 +419,7 @@ export class ClusterReconciler {
     const spec = this.obj.spec;
     const managed = spec.managedSecurityGroups as ManagedSecurityGroupsSpec | undefined;
     if (!managed) {
-      await this.stepDone(Conditions.securityGroups, "NotManaged", "managedSecurityGroups is not set");
+      this.stepDone(Conditions.securityGroups, "NotManaged", "managedSecurityGroups is not set");
       return;
     }
     const service = new SecurityGroupService(net, this.identity, spec.tags ?? []);
@@ -405,7 +433,7 @@ export class ClusterReconciler {
       if (created) await this.event("Normal", "SecurityGroupCreated", `created security group ${group.name} (${group.id})`);
       ids[role] = group.id;
       groups.push({ role, group });
-      await this.patchStatus((s) => {
+      this.deferStatus((s) => {
         s[statusKey[role]] = { id: group.id, name: group.name };
       });
     }
@@ -415,7 +443,7 @@ export class ClusterReconciler {
       changes += await service.reconcileRules(group, desiredRules(role, managed, ids, { apiServerPort: port, withBastion }));
     }
     if (changes > 0) this.ctx.log.info({ changes }, "security group rules updated");
-    await this.stepDone(Conditions.securityGroups, "Provisioned", groups.map((g) => g.group.name).join(", "));
+    this.stepDone(Conditions.securityGroups, "Provisioned", groups.map((g) => g.group.name).join(", "));
   }
 
   private async reconcileAPIEndpoint(session: OpenStackSession, external: Network | undefined, subnets: Subnet[]): Promise<void> {
@@ -431,6 +459,9 @@ export class ClusterReconciler {
     let reason: string;
 
     if (lbEnabled) {
+      // The load balancer is slow to build: what was created before it is recorded first (and allowedCIDRs reads the
+      // router's IPs from status).
+      await this.flushStatus();
       const vipSubnet = await this.loadBalancerSubnet(session, subnets);
       const lbs = new LoadBalancerService(loadBalancer(session), this.identity, this.opts.loadBalancerWait, spec.tags ?? []);
       const allowed = lbSpec.allowedCIDRs?.length ? this.allowedCIDRs(lbSpec.allowedCIDRs, subnets) : [];
@@ -489,8 +520,7 @@ export class ClusterReconciler {
       } else if (r.created) {
         await this.event("Normal", "FloatingIPCreated", `allocated floating IP ${r.fip.floating_ip_address} for the API server`);
       }
-      // Recorded before the endpoint is set, so the address is never lost between reconciles.
-      await this.patchStatus((s) => {
+      this.deferStatus((s) => {
         s.apiServerFloatingIP = { id: r.fip.id, ip: r.fip.floating_ip_address };
       });
       if (userEndpoint && userEndpoint.host !== r.fip.floating_ip_address) {
@@ -517,11 +547,13 @@ export class ClusterReconciler {
     }
     const endpointPort = spec.controlPlaneEndpoint?.port || port;
     if (spec.controlPlaneEndpoint?.host !== host || spec.controlPlaneEndpoint.port !== endpointPort) {
+      // What was created so far (the floating IP above all) is recorded before the endpoint that names it is set.
+      await this.flushStatus();
       this.obj = await updateWithRetry(this.ctx.client, OpenStackClusterType, this.obj, (d) => {
         d.spec.controlPlaneEndpoint = { host, port: endpointPort };
       });
     }
-    await this.stepDone(Conditions.apiEndpoint, reason, `${host}:${endpointPort}`);
+    this.stepDone(Conditions.apiEndpoint, reason, `${host}:${endpointPort}`);
   }
 
   /**
@@ -537,12 +569,14 @@ export class ClusterReconciler {
       if (this.status.bastion || bastion) {
         if (await svc.delete(known, this.opts.loadBalancerWait)) await this.event("Normal", "BastionDeleted", `deleted bastion ${svc.name}`);
       }
-      await this.patchStatus((s) => {
+      this.deferStatus((s) => {
         delete s.bastion;
         if (s.conditions) s.conditions = s.conditions.filter((c) => c.type !== Conditions.bastion);
       });
       return undefined;
     }
+    // The bastion's port goes on the network and in the security group recorded above.
+    await this.flushStatus();
     const subnet = this.status.network?.subnets?.[0];
     if (!this.status.network || !subnet) {
       throw new TerminalError("BastionNetworkMissing", "the bastion needs a cluster network: set managedSubnets or network");
@@ -605,7 +639,7 @@ export class ClusterReconciler {
         s.bastion = { ...s.bastion, floatingIP: r.fip.floating_ip_address };
       });
     }
-    await this.stepDone(Conditions.bastion, "Ready", `bastion ${server.name} at ${floating ?? ip ?? ""}`);
+    this.stepDone(Conditions.bastion, "Ready", `bastion ${server.name} at ${floating ?? ip ?? ""}`);
     return undefined;
   }
 

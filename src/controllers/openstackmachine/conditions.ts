@@ -28,3 +28,12 @@ export const Reason = {
 } as const;
 
 export { getCondition, setCondition, type ConditionInput } from "../conditions.js";
+
+/**
+ * InstanceReady and Ready while Nova builds the server: written with the new server's id, so that the first poll
+ * that finds it building has nothing more to write.
+ */
+export const BUILDING_CONDITIONS = [
+  { type: ConditionType.instanceReady, status: "False", reason: Reason.notReady, message: "server is building" },
+  { type: ConditionType.ready, status: "False", reason: Reason.notReady, message: "server is building" },
+] as const;

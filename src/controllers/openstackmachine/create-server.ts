@@ -7,13 +7,14 @@ import type { ServerService } from "../../services/compute.js";
 import { TerminalError } from "../../services/errors.js";
 import { PortService, resolvePorts } from "../../services/ports.js";
 import { blockDeviceMappings, planVolumes, VolumeService, type PlannedVolume } from "../../services/volumes.js";
-import { ConditionType, getCondition, Reason, setCondition } from "./conditions.js";
+import { BUILDING_CONDITIONS, ConditionType, getCondition, Reason, setCondition } from "./conditions.js";
 import { checkMachineFeatures } from "./features.js";
 import { DEFAULT_TERMINAL_RETRY_MS, type Clients, type MachineScope } from "./scope.js";
 import type { OpenStackMachineObject } from "./types.js";
 
-// The create path of a machine without a server: each step is recorded in status before the next, so a crash at
-// any point (see the crash points) resumes without a second port, volume or server.
+// The create path of a machine without a server. What it creates is found again after a crash at any point (see the
+// crash points) without a second port, volume or server: ports and volumes by name and cluster tag, the server by
+// the create request recorded before it is sent and by its id recorded at once after.
 
 /** Reads the bootstrap data (the Secret's `value` key) as text; the OpenStack client base64-encodes it for Nova. */
 async function bootstrapData(scope: MachineScope, secretName: string): Promise<string | undefined> {
@@ -103,11 +104,12 @@ async function resolveReferences(scope: MachineScope, clients: Clients): Promise
     ports: spec.ports,
   });
   const resolved: Resolved = { imageID, flavorID, ports, ...(serverGroupID ? { serverGroupID } : {}) };
-  await scope.patchStatus((s) => (s.resolved = resolved));
+  // Written with the first port's id: resolving again after a crash costs a few cached lookups, nothing more.
+  scope.deferStatus((s) => (s.resolved = resolved));
   return resolved;
 }
 
-/** 2. Ports, each recorded at once (a crash before that is healed by the name + cluster tag lookup). */
+/** 2. Ports, recorded with the next write (a crash before that is healed by the name + cluster tag lookup). */
 async function ensurePorts(scope: MachineScope, clients: Clients, resolved: Resolved): Promise<string[]> {
   const portSvc = new PortService(clients.neutron, scope.clusterIdentity);
   const portIDs: string[] = [];
@@ -122,7 +124,9 @@ async function ensurePorts(scope: MachineScope, clients: Clients, resolved: Reso
     portIDs.push(port.id);
     if (known === port.id) continue;
     const ids = [...portIDs];
-    await scope.patchStatus((s) => {
+    // Written with the server create request that follows (or when the pass ends): a crash before that finds the
+    // port again by name and cluster tag.
+    scope.deferStatus((s) => {
       const prev = s.resources?.ports ?? [];
       s.resources = { ...s.resources, ports: [...ids.map((id) => ({ id })), ...prev.slice(ids.length)] };
     });
@@ -214,12 +218,8 @@ async function requestServer(
     schedulerHints: schedulerHints(spec.schedulerHintAdditionalProperties),
   });
   scope.crash("after-server-create");
-  const message = `server ${id} is being created`;
   await scope.setConditions(
-    [
-      { type: ConditionType.instanceReady, status: "False", reason: Reason.creating, message },
-      { type: ConditionType.ready, status: "False", reason: Reason.creating, message },
-    ],
+    [...BUILDING_CONDITIONS],
     (s) => {
       s.instanceID = id;
       s.instanceState = "BUILD";

@@ -7,7 +7,6 @@ import {
   CoreTypes,
   defineController,
   fieldsChanged,
-  isNotFound,
   keyFor,
   keyOf,
   metadataChanged,
@@ -19,6 +18,7 @@ import {
   type ObjectKey,
   type ReconcileContext,
   type ReconcileResult,
+  readPrimary,
 } from "../../runtime/index.js";
 import type { OpenStackSession } from "../../openstack/index.js";
 import { errorMessage, UserError } from "../../util/errors.js";
@@ -31,6 +31,7 @@ import { reconcileDeleteWithCredentials, reportCredentialsProblem } from "./reco
 import { reconcileNormal } from "./reconcile-normal.js";
 import { isSteady, machineFingerprint } from "./steady.js";
 import { DEFAULT_VERIFY_EVERY_MS, SteadyStateMemo } from "../steady-state.js";
+import { endingWithFlush } from "../deferred-status.js";
 import { clientsOf, DEFAULT_TERMINAL_RETRY_MS, MachineScope, type MachineControllerOptions } from "./scope.js";
 import { createFailedTerminally } from "./create-server.js";
 import {
@@ -155,16 +156,16 @@ interface MachineMemos {
 }
 
 async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: MachineControllerOptions, memos: MachineMemos): Promise<ReconcileResult> {
-  if (!ctx.cache.get<OpenStackMachineObject>(OpenStackMachineType, key)) return;
-  // Decisions about creating things are made on the object as stored, never on a cache entry that may lag our
-  // own last status write.
-  let cached: OpenStackMachineObject;
-  try {
-    cached = await ctx.client.get<OpenStackMachineObject>(OpenStackMachineType, ctx.namespace, ctx.name);
-  } catch (e) {
-    if (isNotFound(e)) return;
-    throw e;
-  }
+  const loaded = await loadScope(key, ctx, opts);
+  if (!loaded) return;
+  const { scope, oscName } = loaded;
+  return endingWithFlush(() => scope.flushStatus(), ctx.log, () => reconcileScope(scope, oscName, opts, memos));
+}
+
+/** The machine as stored, with its Machine, Cluster and OpenStackCluster from the caches; undefined when it is gone. */
+async function loadScope(key: ObjectKey, ctx: ReconcileContext, opts: MachineControllerOptions): Promise<{ scope: MachineScope; oscName?: string } | undefined> {
+  const cached = await readPrimary<OpenStackMachineObject>(ctx, OpenStackMachineType);
+  if (!cached) return;
   const ns = cached.metadata?.namespace ?? "";
   const machineKey = ownerKeys(cached, "Machine", "cluster.x-k8s.io")[0];
   const machine = machineKey ? ctx.cache.get<MachineObject>(CapiTypes.machine, machineKey) : undefined;
@@ -172,7 +173,20 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
   const cluster = clusterName ? ctx.cache.get<ClusterObject>(CapiTypes.cluster, keyFor(ns, clusterName)) : undefined;
   const osc = findOpenStackCluster(ctx.cache, ns, clusterName, cluster);
   const oscName = osc?.metadata?.name ?? (cluster?.spec?.infrastructureRef?.kind === "OpenStackCluster" ? cluster.spec.infrastructureRef.name : undefined);
-  const scope = new MachineScope(ctx, cached, machine, cluster, osc, opts);
+  return { scope: new MachineScope(ctx, cached, machine, cluster, osc, opts), ...(oscName ? { oscName } : {}) };
+}
+
+function markNotPaused(scope: MachineScope): void {
+  if (getCondition(scope.osm.status?.conditions, ConditionType.paused)?.status !== "False") {
+    scope.deferConditions([{ type: ConditionType.paused, status: "False", reason: Reason.notPaused }]);
+  }
+}
+
+async function reconcileScope(scope: MachineScope, oscName: string | undefined, opts: MachineControllerOptions, memos: MachineMemos): Promise<ReconcileResult> {
+  const { ctx, machine, cluster, osc } = scope;
+  const cached = scope.osm;
+  const ns = scope.namespace;
+  const clusterName = scope.clusterName;
   const deleting = !!cached.metadata?.deletionTimestamp;
 
   if (deleting && !cached.metadata?.finalizers?.includes(MACHINE_FINALIZER)) return;
@@ -180,12 +194,10 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
     await scope.setConditions([{ type: ConditionType.paused, status: "True", reason: Reason.paused, message: "reconciliation is paused" }]);
     return;
   }
-  if (getCondition(cached.status?.conditions, ConditionType.paused)?.status !== "False") {
-    await scope.setConditions([{ type: ConditionType.paused, status: "False", reason: Reason.notPaused }]);
-  }
 
   const identityRef = cached.spec.identityRef ?? osc?.spec.identityRef;
   if (deleting) {
+    markNotPaused(scope);
     memos.steady.forget(cached);
     memos.createFailed.forget(cached);
     return reconcileDeleteWithCredentials(scope, identityRef && (() => sessionFor(ctx, ns, identityRef, opts)));
@@ -199,6 +211,9 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
     ctx.log.debug({ cluster: clusterName, openStackCluster: oscName }, "waiting for the Cluster and its OpenStackCluster");
     return;
   }
+  // Not before: a machine just cloned by its control plane or MachineSet gets its owner a moment later, and a pass
+  // with nothing to do but wait need not write.
+  markNotPaused(scope);
   if (!osc.status?.initialization?.provisioned) {
     // A machine whose server exists keeps its Ready: the cluster may only be re-provisioning (after clusterctl
     // move its status is rebuilt), and Ready=False would have MachineHealthChecks replace every machine.
@@ -229,7 +244,7 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
   if (!cached.metadata?.finalizers?.includes(MACHINE_FINALIZER)) {
     scope.osm = await addFinalizer(ctx.client, OpenStackMachineType, cached, MACHINE_FINALIZER);
   }
-  await protectCredentials(ctx.client, ns, identityRef.name);
+  await protectCredentials(ctx, ns, identityRef.name);
   // An ACTIVE server verified with the same inputs needs no polling: status churn costs no OpenStack request.
   const fingerprint = (): string => `${machineFingerprint(scope)}|${secretVersion(ctx, ns, identityRef.name) ?? ""}`;
   if (!ctx.periodicCheck && isSteady(scope.osm) && memos.steady.isVerified(scope.osm, fingerprint())) {
@@ -254,6 +269,8 @@ async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: Mac
     return { requeueAfterMs: problem.retryAfterMs };
   }
   const result = await reconcileNormal(scope, clientsOf(session));
+  // The steady-state memo keys on the object as written.
+  await scope.flushStatus();
   if (!result && isSteady(scope.osm)) memos.steady.record(scope.osm, fingerprint());
   if (createFailedTerminally(scope.osm)) memos.createFailed.record(scope.osm, attempt());
   return result;
@@ -302,7 +319,7 @@ async function sessionFor(
 ) {
   try {
     if (opts.sessionFor) return await opts.sessionFor(ctx, namespace, ref);
-    return await openStackSessionFor(ctx.client, namespace, ref, { onRequest: ctx.openStackOnRequest });
+    return await openStackSessionFor(ctx, namespace, ref, { onRequest: ctx.openStackOnRequest });
   } catch (e) {
     // Problems the user must fix keep their type (and message, which names the Secret): they become conditions.
     if (e instanceof CredentialsInvalidError || e instanceof UserError) throw e;

@@ -2,7 +2,7 @@ import type { Server } from "../../openstack/index.js";
 import type { ReconcileResult } from "../../runtime/index.js";
 import { ServerService, serverAddresses } from "../../services/compute.js";
 import { PortService, portNames } from "../../services/ports.js";
-import { ConditionType, getCondition, Reason } from "./conditions.js";
+import { BUILDING_CONDITIONS, ConditionType, getCondition, Reason } from "./conditions.js";
 import { createServer } from "./create-server.js";
 import { reconcileAPIEndpoint } from "./endpoint.js";
 import type { Clients, MachineScope } from "./scope.js";
@@ -83,7 +83,8 @@ async function observeServer(scope: MachineScope, clients: Clients, server: Serv
       const providerID = providerIDFor(region, server.id);
       if (scope.osm.spec.providerID !== providerID) await scope.patchSpec((s) => (s.providerID = providerID));
       const firstTime = !scope.osm.status?.initialization?.provisioned;
-      await scope.setConditions(
+      // Written with the ingress condition below, in one request when the pass ends.
+      scope.deferConditions(
         [
           { type: ConditionType.instanceReady, status: "True", reason: Reason.ready },
           { type: ConditionType.ready, status: "True", reason: Reason.ready },
@@ -138,13 +139,7 @@ async function observeServer(scope: MachineScope, clients: Clients, server: Serv
       return { requeueAfterMs: recheck };
     }
     case "BUILD": {
-      await scope.setConditions(
-        [
-          { type: ConditionType.instanceReady, status: "False", reason: Reason.notReady, message: "server is building" },
-          { type: ConditionType.ready, status: "False", reason: Reason.notReady, message: "server is building" },
-        ],
-        (s) => (s.instanceState = state),
-      );
+      await scope.setConditions([...BUILDING_CONDITIONS], (s) => (s.instanceState = state));
       return { requeueAfterMs: pollDelayMs(String(server["created"] ?? ""), min, max) };
     }
     default: {
@@ -164,11 +159,11 @@ async function observeServer(scope: MachineScope, clients: Clients, server: Serv
 async function reconcileIngress(scope: MachineScope, clients: Clients, state: string): Promise<boolean> {
   try {
     const claimed = await reconcileAPIEndpoint(scope, clients, { gone: false, instanceState: state });
-    await scope.setConditions([{ type: ConditionType.apiServerIngressReady, status: "True", reason: Reason.ready }]);
+    scope.deferConditions([{ type: ConditionType.apiServerIngressReady, status: "True", reason: Reason.ready }]);
     return claimed;
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    await scope.setConditions([{ type: ConditionType.apiServerIngressReady, status: "False", reason: Reason.ingressFailed, message }]);
+    scope.deferConditions([{ type: ConditionType.apiServerIngressReady, status: "False", reason: Reason.ingressFailed, message }]);
     throw e;
   }
 }

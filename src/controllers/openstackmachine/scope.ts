@@ -2,6 +2,7 @@ import { blockStorage, compute, image, loadBalancer, network, type OpenStackSess
 import type { EventType, ReconcileContext } from "../../runtime/index.js";
 import { updateStatus, updateWithRetry } from "../../runtime/index.js";
 import type { ClusterIdentity } from "../../services/naming.js";
+import { DeferredStatus } from "../deferred-status.js";
 import { setCondition, type ConditionInput } from "./conditions.js";
 import {
   CONTROL_PLANE_LABEL,
@@ -52,8 +53,12 @@ export interface MachineControllerOptions {
   backoffMaxMs?: number;
 }
 
+type StatusMutation = (status: NonNullable<OpenStackMachineObject["status"]>) => void;
+
 /** Everything one reconcile of one OpenStackMachine works with; status writes go through it. */
 export class MachineScope {
+  private readonly deferred = new DeferredStatus<NonNullable<OpenStackMachineObject["status"]>>();
+
   constructor(
     readonly ctx: ReconcileContext,
     public osm: OpenStackMachineObject,
@@ -92,22 +97,47 @@ export class MachineScope {
     this.opts.crashHook?.(point, this.name);
   }
 
-  /** Applies mutate to status (conditions array always present) and writes the difference, if any. */
-  async patchStatus(mutate: (status: NonNullable<OpenStackMachineObject["status"]>) => void): Promise<void> {
+  /**
+   * Applies the deferred changes and mutate to status (conditions array always present) and writes the
+   * difference, if any, in one request. Ids of what was created are written this way at once, so that a crash
+   * never loses track of a cloud resource; the rest rides along with such a write or with the pass's last one.
+   */
+  async patchStatus(mutate?: StatusMutation): Promise<void> {
+    const changes = this.deferred.take(mutate);
+    if (changes.length === 0) return;
     this.osm = await updateStatus(this.ctx.client, OpenStackMachineType, this.osm, (d) => {
       d.status ??= {};
       d.status.conditions ??= [];
-      mutate(d.status);
+      for (const change of changes) change(d.status);
     });
   }
 
   /** Sets conditions (and optionally more status) in one write. */
-  async setConditions(conds: ConditionInput[], more?: (status: NonNullable<OpenStackMachineObject["status"]>) => void): Promise<void> {
+  async setConditions(conds: ConditionInput[], more?: StatusMutation): Promise<void> {
+    await this.patchStatus(this.conditionsChange(conds, more));
+  }
+
+  /** Like setConditions, but written with the pass's next write or at its end (flushStatus). */
+  deferConditions(conds: ConditionInput[], more?: StatusMutation): void {
+    this.deferred.defer(this.conditionsChange(conds, more));
+  }
+
+  /** A status change written with the pass's next write or at its end (flushStatus). */
+  deferStatus(change: StatusMutation): void {
+    this.deferred.defer(change);
+  }
+
+  /** Writes what was deferred; the controller calls it when a pass ends, however it ends. */
+  flushStatus(): Promise<void> {
+    return this.patchStatus();
+  }
+
+  private conditionsChange(conds: ConditionInput[], more?: StatusMutation): StatusMutation {
     const gen = this.osm.metadata?.generation;
-    await this.patchStatus((s) => {
+    return (s) => {
       for (const c of conds) setCondition(s.conditions ?? (s.conditions = []), c, gen);
       more?.(s);
-    });
+    };
   }
 
   async patchSpec(mutate: (spec: OpenStackMachineObject["spec"]) => void): Promise<void> {
