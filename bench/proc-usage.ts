@@ -2,7 +2,7 @@
  * Memory and CPU of another process, read from /proc, so that the upstream benchmark measures both providers the
  * same way (our controllers in a forked Node process, upstream CAPO as a Go binary in a network namespace).
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 export interface ProcUsage {
   /** Resident set size now (VmRSS). */
@@ -68,4 +68,33 @@ export class ProcSampler {
     clearInterval(this.timer);
     return this.sample();
   }
+}
+
+/**
+ * CPU seconds used so far by every process whose command line mentions `marker` (a run's work directory), by
+ * program name: where a run's cores went, the provider's included.
+ */
+export function cpuByProgram(marker: string): Map<string, number> {
+  const byProgram = new Map<string, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean);
+      if (!argv.some((a) => a.includes(marker))) continue;
+      const name = programName(argv);
+      byProgram.set(name, (byProgram.get(name) ?? 0) + readProcUsage(Number(entry)).cpuSeconds);
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  return byProgram;
+}
+
+/** The binary's base name, or for node the script's (`node .../main.js controller` is "main.js controller"). */
+function programName(argv: string[]): string {
+  const base = (p: string): string => p.slice(p.lastIndexOf("/") + 1);
+  const bin = base(argv[0] ?? "?");
+  if (bin !== "node") return bin;
+  const script = argv.slice(1).find((a) => !a.startsWith("-"));
+  return script ? `node ${base(script)}` : "node";
 }

@@ -12,9 +12,9 @@
  *
  * Flags: --clusters 1,10 (a run per count) --providers upstream,capo-ts (both, upstream first) --workers N (1) --build-ms MS (1000) --latency-ms MS (0)
  *        --idle-s S (60) --timeout-min M (10) --no-write (print only; default: replace the section in BENCHMARKS.md
- *        that belongs to this set of cluster counts) --diagnose (capo-ts serves /metrics and the bench prints its
- *        Kubernetes calls and reconcile times when all machines are provisioned; implies --no-write, as serving
- *        metrics changes what is measured)
+ *        that belongs to this set of cluster counts) --diagnose (when all machines are provisioned, print the CPU
+ *        each program of the run used, and capo-ts's Kubernetes calls and reconcile times from its /metrics; implies
+ *        --no-write, as serving metrics changes what is measured)
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -29,7 +29,7 @@ import { fetchInventory } from "../src/demo/report.js";
 import { KubeClient } from "../src/runtime/index.js";
 import { ensureTestBins, repoRoot, type UpstreamCapoBins } from "../src/testenv/index.js";
 import { externalNetworkId, ourCluster, upstreamCluster, type Provider } from "./cluster-shapes.js";
-import { ProcSampler, type ProcUsage } from "./proc-usage.js";
+import { cpuByProgram, ProcSampler, type ProcUsage } from "./proc-usage.js";
 import { cutPhase, type PhaseRequests } from "./request-log.js";
 import { renderUpstreamSection, replaceMarkedSection, type RunPair } from "./upstream-report.js";
 import { startCapoController } from "./capo-controller-process.js";
@@ -193,6 +193,14 @@ const DIAGNOSTIC_METRICS = [
   "openstack_requests_total",
 ];
 
+/** Where the cores went from the first apply until every machine was provisioned. */
+function printCpuByProgram(before: Map<string, number>, after: Map<string, number>, bench: NodeJS.CpuUsage): void {
+  const rows = [...after].map(([name, s]) => [name, s - (before.get(name) ?? 0)] as const);
+  rows.push(["this bench (simulator, applies, polling)", (bench.user + bench.system) / 1e6]);
+  say("  CPU seconds by program, apply -> all provisioned:");
+  for (const [name, s] of rows.sort((a, b) => b[1] - a[1])) say(`    ${s.toFixed(1).padStart(7)}  ${name}`);
+}
+
 async function printDiagnostics(metricsUrl: string): Promise<void> {
   const text = await fetch(metricsUrl).then((r) => r.text(), (e: unknown) => `unavailable: ${String(e)}`);
   const lines = text.split("\n").filter((l) => DIAGNOSTIC_METRICS.some((m) => l.startsWith(`${m}{`) || l.startsWith(`${m} `)));
@@ -274,8 +282,13 @@ async function runOne(provider: Provider, clusters: number, opts: BenchOptions, 
     const applying = applyClusters(kube, objects, opts.applyParallel);
     const milestones: Milestones = {};
     // Machines are watched from the first apply on, so the first milestones do not wait for the last cluster's apply.
+    const workDir = env.workDir;
+    const cpuBefore = opts.diagnose ? cpuByProgram(workDir) : new Map<string, number>();
+    const benchCpuBefore = process.cpuUsage();
     const diagnose = async (): Promise<void> => {
+      if (!opts.diagnose) return;
       if (metricsUrl) await printDiagnostics(metricsUrl);
+      printCpuByProgram(cpuBefore, cpuByProgram(workDir), process.cpuUsage(benchCpuBefore));
     };
     const [, toProvisioned] = await Promise.all([applying, waitForMachines(kube, env.sim.adminUrl, machines, t0, t0 + opts.timeoutMs, milestones, diagnose)]);
     const toNodes = await cutPhase(env.sim.adminUrl);

@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { externalNetworkId } from "../../bench/cluster-shapes.js";
-import { ProcSampler, readProcUsage } from "../../bench/proc-usage.js";
+import { cpuByProgram, ProcSampler, readProcUsage } from "../../bench/proc-usage.js";
 import { cutPhase, mergePhases, topPaths } from "../../bench/request-log.js";
 import { replaceMarkedSection } from "../../bench/upstream-report.js";
 import { startSimulator, type RunningSimulator } from "../../src/sim/index.js";
@@ -99,6 +102,26 @@ describe("RSS and CPU of a child process (/proc)", () => {
     const last = sampler.stop();
     expect(last.peakRssBytes).toBe(seen.peakRssBytes);
     expect(last.cpuSeconds).toBeGreaterThanOrEqual(seen.cpuSeconds);
+  });
+});
+
+describe("CPU by program of a run (/proc)", () => {
+  it("adds up the CPU of the processes whose command line names the run's directory, by program name", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "capo-cpu-by-program-"));
+    const script = join(dir, "burn.mjs");
+    writeFileSync(script, "while (process.cpuUsage().user + process.cpuUsage().system < 300000) Math.sqrt(Math.random());\nprocess.stdout.write('burnt\\n');\nprocess.stdin.resume();\nprocess.stdin.on('end', () => process.exit(0));\n");
+    const procs = [0, 1].map(() => spawn(process.execPath, [script], { stdio: ["pipe", "pipe", "inherit"] }));
+    try {
+      await Promise.all(procs.map((p) => once(p.stdout, "data")));
+      const byProgram = cpuByProgram(dir);
+      expect([...byProgram.keys()]).toEqual(["node burn.mjs"]);
+      expect(byProgram.get("node burn.mjs")).toBeGreaterThanOrEqual(0.58);
+      expect(cpuByProgram(join(dir, "elsewhere")).size).toBe(0);
+    } finally {
+      for (const p of procs) p.stdin.end();
+      await Promise.all(procs.map((p) => once(p, "exit")));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
