@@ -95,6 +95,7 @@ function programName(argv: string[]): string {
   const base = (p: string): string => p.slice(p.lastIndexOf("/") + 1);
   const bin = base(argv[0] ?? "?");
   if (bin !== "node") return bin;
+  if (argv.includes("-e") || argv.includes("--eval")) return "node -e (inline script)";
   const script = argv.slice(1).find((a) => !a.startsWith("-"));
   return script ? `node ${base(script)}` : "node";
 }
