@@ -18,7 +18,7 @@ import {
   type ResourceType,
   updateWithRetry,
 } from "../runtime/index.js";
-import { IDENTITY_SECRET_LABEL, IDENTITY_SECRET_SELECTOR, readIdentitySecret, type SecretSource } from "./credentials.js";
+import { clientOf, IDENTITY_SECRET_LABEL, IDENTITY_SECRET_SELECTOR, readIdentitySecret, type SecretSource } from "./credentials.js";
 import { CLUSTER_FINALIZER, OpenStackClusterType } from "./openstackcluster/types.js";
 import { MACHINE_FINALIZER, OpenStackMachineType } from "./openstackmachine/types.js";
 
@@ -43,8 +43,7 @@ export async function protectCredentials(source: SecretSource, namespace: string
   const secret = await readIdentitySecret(source, namespace, name);
   if (!secret || secret.metadata?.deletionTimestamp) return;
   if (hasFinalizer(secret, CREDENTIALS_FINALIZER) && secret.metadata?.labels?.[IDENTITY_SECRET_LABEL] === "true") return;
-  const client = "cache" in source ? source.client : source;
-  await updateWithRetry(client, CoreTypes.secret, secret, (d) => {
+  await updateWithRetry(clientOf(source), CoreTypes.secret, secret, (d) => {
     const md = (d.metadata ??= {});
     md.labels = { ...md.labels, [IDENTITY_SECRET_LABEL]: "true" };
     if (!md.finalizers?.includes(CREDENTIALS_FINALIZER)) md.finalizers = [...(md.finalizers ?? []), CREDENTIALS_FINALIZER];

@@ -46,13 +46,18 @@ export async function readIdentitySecret(source: SecretSource, namespace: string
     const cached = cachedSecret(source.cache, namespace, name);
     if (cached) return cached;
   }
-  const client = "cache" in source ? source.client : source;
+  const client = clientOf(source);
   try {
     return await client.get<SecretObject>(CoreTypes.secret, namespace, name);
   } catch (e) {
     if (isNotFound(e)) return undefined;
     throw e;
   }
+}
+
+/** The Kubernetes client of a SecretSource. */
+export function clientOf(source: SecretSource): KubeClient {
+  return "cache" in source ? source.client : source;
 }
 
 function cachedSecret(cache: CacheLookup, namespace: string, name: string): SecretObject | undefined {
