@@ -16,13 +16,14 @@
  *        each program of the run used, and capo-ts's Kubernetes calls and reconcile times from its /metrics; implies
  *        --no-write, as serving metrics changes what is measured)
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import { applyObjects } from "../src/demo/apply.js";
+import { countAuditRequests, readAuditLog, renderAuditSummary } from "./apiserver-audit.js";
 import { StandInTypes, type MachineObject } from "../src/demo/capi-types.js";
 import { startLocalEnvironment, SIM_CLOUD_NAME, type LocalEnvironment } from "../src/demo/environment.js";
 import { fetchInventory } from "../src/demo/report.js";
@@ -258,8 +259,12 @@ async function runOne(provider: Provider, clusters: number, opts: BenchOptions, 
   let env: LocalEnvironment | undefined;
   let running: RunningProvider | undefined;
   let kube: KubeClient | undefined;
+  // Diagnosing compares what each provider asks of the apiserver; outside the env's work dir, which goes with it.
+  const auditDir = opts.diagnose ? mkdtempSync(join(tmpdir(), "capo-bench-audit-")) : undefined;
+  const auditLogPath = auditDir ? join(auditDir, "audit.log") : undefined;
   try {
     env = await startLocalEnvironment({
+      ...(auditLogPath ? { auditLogPath } : {}),
       simConfig: { quotas: unlimitedQuotas(), timing: { buildDelayMs: opts.buildMs } },
       ...(opts.latencyMs > 0 ? { faults: { latencyMs: { "*": opts.latencyMs } } } : {}),
       startControllers: false,
@@ -289,6 +294,7 @@ async function runOne(provider: Provider, clusters: number, opts: BenchOptions, 
       if (!opts.diagnose) return;
       if (metricsUrl) await printDiagnostics(metricsUrl);
       printCpuByProgram(cpuBefore, cpuByProgram(workDir), process.cpuUsage(benchCpuBefore));
+      if (auditLogPath) for (const l of renderAuditSummary(countAuditRequests(readAuditLog(auditLogPath), t0), 25)) say(l);
     };
     const [, toProvisioned] = await Promise.all([applying, waitForMachines(kube, env.sim.adminUrl, machines, t0, t0 + opts.timeoutMs, milestones, diagnose)]);
     const toNodes = await cutPhase(env.sim.adminUrl);
@@ -316,6 +322,7 @@ async function runOne(provider: Provider, clusters: number, opts: BenchOptions, 
     await running?.stop().catch(() => undefined);
     kube?.close();
     await env?.stop();
+    if (auditDir) rmSync(auditDir, { recursive: true, force: true });
   }
 }
 

@@ -34,6 +34,8 @@ export interface LocalEnvironmentOptions {
    * upstream CAPO's instead.
    */
   infraCrdDir?: string;
+  /** The kube-apiserver's audit log, for benchmarks that compare what each client asks of it (see startControlPlane). */
+  auditLogPath?: string;
   /** Progress messages ("starting the simulator ..."). */
   onStep?: (message: string) => void;
 }
@@ -133,7 +135,7 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
     writeFileSync(cloudsYamlPath, sim.cloudsYaml(SIM_CLOUD_NAME), { mode: 0o600 });
 
     onStep(`starting etcd and kube-apiserver ${bins.kubernetesVersion}`);
-    const controlPlane = await startControlPlane({ workDir });
+    const controlPlane = await startControlPlane({ workDir, ...(opts.auditLogPath ? { auditLogPath: opts.auditLogPath } : {}) });
     stops.push(() => controlPlane.stop());
 
     onStep(`installing our CRDs and Cluster API ${bins.capiVersion}'s CRDs`);

@@ -4,6 +4,9 @@ import { keyOf, typeName, type ResourceType } from "./resource.js";
 /** How many of our latest writes are remembered per object (a reconcile writes a handful at most). */
 const PER_OBJECT = 16;
 
+/** Not a resourceVersion: marks an object our latest write deleted, so no version of it is the latest own. */
+const DELETED_BY_US = "(deleted)";
+
 /**
  * The resourceVersions our own writes produced, per object. A watch event carrying one of them shows our write
  * coming back, so it can be told from a change someone else made (a user editing status, a status wiped by a
@@ -20,7 +23,10 @@ export class OwnWrites {
     const id = this.id(type, obj);
     const list = this.byObject.get(id) ?? [];
     list.push(rv);
-    if (list.length > PER_OBJECT) list.shift();
+    // Removing the last finalizer of a deleting object deletes it, yet the apiserver answers with the version from
+    // before (which the watch also shows, as a MODIFIED ahead of the DELETED): no cached copy is current after that.
+    if (obj.metadata?.deletionTimestamp && !obj.metadata.finalizers?.length) list.push(DELETED_BY_US);
+    while (list.length > PER_OBJECT) list.shift();
     this.byObject.set(id, list);
   }
 

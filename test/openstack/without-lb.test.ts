@@ -9,7 +9,7 @@ import { startSimulator, type RunningSimulator } from "../../src/sim/index.js";
 import { useTestNamespace } from "../helpers/k8s.js";
 import { KINDS, describeInventory, inventory, ofCluster, projectSession, type Inventory } from "./inventory.js";
 import { cloudsYamlPath } from "./refcloud.js";
-import { collapse, countKeys, diffSequences, documentedDifferences, kindDifferences, type Recorded } from "./request-diff.js";
+import { collapse, countKeys, diffSequences, documentedDifferences, kindDifferences, withoutLooksAfterDelete, type Recorded } from "./request-diff.js";
 import { ClusterScenario, WORLD } from "./scenario.js";
 import { recordBenchmark } from "./timings.js";
 
@@ -148,7 +148,7 @@ describe("the simulator's zed profile, same scenario: the same OpenStack request
       `OpenStack requests, real Zed (-) vs simulator zed profile (+), repeats collapsed: ${real.length} real, ${simulated.length} simulated, ` +
         `${changed.length} differing lines\n${diff.join("\n")}`,
     );
-    const kinds = kindDifferences(real, simulated);
+    const kinds = kindDifferences(withoutLooksAfterDelete(real), withoutLooksAfterDelete(simulated));
     const realCounts = countKeys(real);
     const simCounts = countKeys(simulated);
     console.log(`request kinds made by one side only:\n${kinds.map((k) => `${k.only.padEnd(4)} ${k.key} (x${(k.only === "real" ? realCounts : simCounts).get(k.key)})`).join("\n") || "(none)"}`);
