@@ -97,7 +97,7 @@ export function renderUpstreamSection(pairs: RunPair[], o: BenchOptions, machine
       `${o.latencyMs} ms added latency), a fresh etcd + kube-apiserver with that provider's CRDs, the real Cluster API ${capiVersion} managers and the ` +
       "workload-cluster emulator in their network namespace (upstream's manager runs in there too). Cluster: without-lb, 1 control plane + " +
       `${o.workers} worker${o.workers === 1 ? "" : "s"}, from each provider's own template (upstream: its templates/cluster-template-without-lb.yaml with ` +
-      "clusterctl variables; capo-ts: `capo generate cluster --flavor without-lb`), same version, image, flavors, DNS, failure domain and external network. " +
+      "clusterctl variables; capo-ts: `capo generate cluster --flavor without-lb` less its two MachineHealthChecks, which upstream's template lacks), same version, image, flavors, DNS, failure domain and external network. " +
       `Both with their default --sync-period (10 min). Manifests server-side applied ${o.applyParallel} clusters at a time, time measured from the first apply. Milestones from the CAPI Machines (polled every 250 ms); requests from the simulator's request log, ` +
       "cut at each phase; RSS (VmRSS at start, VmHWM peak) and CPU (utime + stime) from /proc of the provider's process, start = 2 s after it was ready.",
   ];

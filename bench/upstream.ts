@@ -294,7 +294,7 @@ async function runOne(provider: Provider, clusters: number, opts: BenchOptions, 
       if (!opts.diagnose) return;
       if (metricsUrl) await printDiagnostics(metricsUrl);
       printCpuByProgram(cpuBefore, cpuByProgram(workDir), process.cpuUsage(benchCpuBefore));
-      if (auditLogPath) for (const l of renderAuditSummary(countAuditRequests(readAuditLog(auditLogPath), t0), 25)) say(l);
+      if (auditLogPath) for (const l of renderAuditSummary(countAuditRequests(readAuditLog(auditLogPath), t0), 40)) say(l);
     };
     const [, toProvisioned] = await Promise.all([applying, waitForMachines(kube, env.sim.adminUrl, machines, t0, t0 + opts.timeoutMs, milestones, diagnose)]);
     const toNodes = await cutPhase(env.sim.adminUrl);

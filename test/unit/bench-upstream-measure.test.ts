@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { externalNetworkId } from "../../bench/cluster-shapes.js";
+import { externalNetworkId, ourCluster } from "../../bench/cluster-shapes.js";
 import { cpuByProgram, ProcSampler, readProcUsage } from "../../bench/proc-usage.js";
 import { cutPhase, mergePhases, topPaths } from "../../bench/request-log.js";
 import { replaceMarkedSection } from "../../bench/upstream-report.js";
@@ -63,6 +63,27 @@ describe("request log phases (real simulator)", () => {
     const id = await externalNetworkId(sim.authUrl, { username: "demo", password: "demo", project: "demo" });
     const external = ((await (await get("/networks?router:external=true")).json()) as { networks: { id: string; name: string }[] }).networks;
     expect(external.map((n) => n.id)).toEqual([id]);
+  });
+
+  it("renders our cluster with the kinds upstream's without-lb template has: no MachineHealthCheck", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "capo-shapes-"));
+    try {
+      const cloudsFile = join(dir, "clouds.yaml");
+      writeFileSync(cloudsFile, sim.cloudsYaml("capo-sim"), { mode: 0o600 });
+      const objects = await ourCluster({ clusterName: "c0", namespace: "ns", workers: 1, cloudsFile, externalNetworkId: "ext" });
+      // The kinds of upstream CAPO v0.14.2's templates/cluster-template-without-lb.yaml.
+      expect([...new Set(objects.map((o) => o.kind))].sort()).toEqual([
+        "Cluster",
+        "KubeadmConfigTemplate",
+        "KubeadmControlPlane",
+        "MachineDeployment",
+        "OpenStackCluster",
+        "OpenStackMachineTemplate",
+        "Secret",
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
