@@ -140,3 +140,16 @@ export function serverAddresses(server: Server): NodeAddress[] {
   add({ type: "InternalDNS", address: server.name });
   return out;
 }
+
+/**
+ * addresses with a floating IP as ExternalIP, placed where Nova lists it: right after the fixed address it points
+ * at (else after the last InternalIP). Unchanged when it is there already.
+ */
+export function withFloatingIP<A extends { type: string; address: string }>(addresses: readonly A[], floatingIP: string, fixedIP: string | undefined): (A | NodeAddress)[] {
+  if (addresses.some((a) => a.type === "ExternalIP" && a.address === floatingIP)) return [...addresses];
+  const byFixed = addresses.findIndex((a) => a.type === "InternalIP" && a.address === fixedIP);
+  const at = byFixed >= 0 ? byFixed : addresses.map((a) => a.type).lastIndexOf("InternalIP");
+  const out: (A | NodeAddress)[] = [...addresses];
+  out.splice(at + 1, 0, { type: "ExternalIP", address: floatingIP });
+  return out;
+}

@@ -2,11 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { compute, network, ospath } from "../../src/openstack/index.js";
 import { OpenStackMachineType } from "../../src/controllers/openstackmachine/types.js";
+import { serverAddresses } from "../../src/services/compute.js";
 import { CapiTypes, CoreTypes } from "../../src/runtime/index.js";
 import { admin } from "../helpers/sim.js";
 import { useTestNamespace } from "../helpers/k8s.js";
 import { MachineTestEnv, until, type Inventory } from "./controller-machine-env.js";
 
+type OSMVersion = KubernetesObject & {
+  status?: { initialization?: { provisioned?: boolean }; addresses?: { type: string; address: string }[] };
+};
 type CoreEvent = KubernetesObject & { reason?: string; message?: string; involvedObject?: { name?: string } };
 
 const readyOf = (o: { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } } | undefined) =>
@@ -34,6 +38,12 @@ describe.each(["zed", "full"] as const)("OpenStackMachine controller against the
   const serverIDOf = async (name: string) => (await env.getOSM(name))?.status?.instanceID;
 
   it("provisions 1 control plane + 1 worker and fulfils the InfraMachine contract", async () => {
+    // Every stored version of cp-1, to see what the Machine controller would see between our writes.
+    const cpVersions: OSMVersion[] = [];
+    const watch = await env.client.stream(`/apis/infrastructure.cluster.x-k8s.io/v1beta2/namespaces/${ns.name}/openstackmachines`, { watch: "true" }, (line) => {
+      const o = (JSON.parse(line) as { object: OSMVersion }).object;
+      if (o.metadata?.name === "cp-1") cpVersions.push(o);
+    });
     await env.createMachine("cp-1", { controlPlane: true, failureDomain: "az2" });
     await env.createMachine("w-1");
     const cp = await env.waitProvisioned("cp-1");
@@ -75,6 +85,14 @@ describe.each(["zed", "full"] as const)("OpenStackMachine controller against the
       return o?.status?.addresses?.some((a) => a.type === "ExternalIP" && a.address === env.infra.fipIP) ? o : undefined;
     }, 10_000);
     expect(cpAgain.status?.conditions?.find((c) => c.type === "APIServerIngressReady")?.status).toBe("True");
+    // The floating IP the pass gave cp-1 came in the same write as provisioned, where Nova lists it.
+    watch.abort();
+    await watch.done;
+    const provisioned = cpVersions.filter((o) => o.status?.initialization?.provisioned);
+    expect(provisioned.length).toBeGreaterThan(0);
+    expect(provisioned.filter((o) => !o.status?.addresses?.some((a) => a.type === "ExternalIP")).map((o) => o.metadata?.resourceVersion)).toEqual([]);
+    const novaServer = await compute(env.session).getServer(cp.status?.instanceID ?? "");
+    expect(cpAgain.status?.addresses).toEqual(serverAddresses(novaServer));
     expect((await env.getOSM("w-1"))?.status?.addresses?.some((a) => a.type === "ExternalIP")).toBe(false);
 
     await env.flushEvents();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { pollDelayMs, providerIDFor, serverIDFromProviderID } from "../../src/controllers/openstackmachine/reconcile-normal.js";
-import { serverAddresses } from "../../src/services/compute.js";
+import { serverAddresses, withFloatingIP } from "../../src/services/compute.js";
 import { portCreateBody, portNames } from "../../src/services/ports.js";
 import { blockDeviceMappings, planVolumes } from "../../src/services/volumes.js";
 import type { Server } from "../../src/openstack/index.js";
@@ -111,5 +111,16 @@ describe("machine helpers", () => {
       { type: "ExternalIP", address: "172.24.4.10" },
       { type: "InternalDNS", address: "m" },
     ]);
+  });
+
+  it("puts a floating IP just associated where Nova will list it: after the fixed address it points at", () => {
+    const fixed = (addr: string) => ({ addr, version: 4, "OS-EXT-IPS:type": "fixed" });
+    const floating = (addr: string) => ({ addr, version: 4, "OS-EXT-IPS:type": "floating" });
+    const before = { id: "s", name: "m", status: "ACTIVE", addresses: { a: [fixed("10.0.0.5")], b: [fixed("10.1.0.7")] } } as unknown as Server;
+    const after = { ...before, addresses: { a: [fixed("10.0.0.5")], b: [fixed("10.1.0.7"), floating("172.24.4.10")] } } as unknown as Server;
+    expect(withFloatingIP(serverAddresses(before), "172.24.4.10", "10.1.0.7")).toEqual(serverAddresses(after));
+    // Without a known fixed address: after the last InternalIP; already listed: unchanged.
+    expect(withFloatingIP(serverAddresses(before), "172.24.4.10", undefined)).toEqual(serverAddresses(after));
+    expect(withFloatingIP(serverAddresses(after), "172.24.4.10", "10.0.0.5")).toEqual(serverAddresses(after));
   });
 });

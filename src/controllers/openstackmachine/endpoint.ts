@@ -15,21 +15,28 @@ export interface SelfState {
   gone: boolean;
 }
 
+/** The API floating IP this pass just associated with this machine, and the fixed address it now points at. */
+export interface ClaimedAddress {
+  floatingIP: string;
+  fixedIP: string | undefined;
+}
+
 /**
  * Keeps the API endpoint pointed at live control-plane machines: with a managed load balancer, this machine joins
  * the pools while ACTIVE and leaves them when deleting or failed; without one, the sticky floating IP rule.
+ * Returns the floating IP when this pass gave it to this machine.
  */
-export async function reconcileAPIEndpoint(scope: MachineScope, clients: Clients, self: SelfState): Promise<boolean> {
-  if (!scope.isControlPlane || !scope.osc) return false;
+export async function reconcileAPIEndpoint(scope: MachineScope, clients: Clients, self: SelfState): Promise<ClaimedAddress | undefined> {
+  if (!scope.isControlPlane || !scope.osc) return undefined;
   const lbID = scope.osc.status?.apiServerManagedLoadBalancer?.id;
   if (lbID) {
     const join = !scope.deleting && !self.gone && self.instanceState === "ACTIVE";
     const leave = scope.deleting || self.gone || self.instanceState === "ERROR";
     if (join || leave) await reconcileLoadBalancerMembership(scope, clients, lbID, join);
-    return false;
+    return undefined;
   }
   const fip = await findApiFloatingIP(scope, clients);
-  if (!fip) return false;
+  if (!fip) return undefined;
   return reconcileApiFloatingIP(scope, clients, fip, self);
 }
 
@@ -85,14 +92,14 @@ function viewOf(osm: OpenStackMachineObject, deleting: boolean, self: SelfState 
   };
 }
 
-/** Applies the sticky rule; true when the address was just given to this machine (its addresses changed). */
-async function reconcileApiFloatingIP(scope: MachineScope, clients: Clients, fip: FloatingIp, self: SelfState): Promise<boolean> {
+/** Applies the sticky rule; the address when it was just given to this machine (its addresses changed). */
+async function reconcileApiFloatingIP(scope: MachineScope, clients: Clients, fip: FloatingIp, self: SelfState): Promise<ClaimedAddress | undefined> {
   const views = controlPlaneViews(scope, self);
   const decision = decideApiFloatingIP(fip.port_id, views);
   const log = scope.ctx.log.child({ floatingIP: fip.floating_ip_address });
   if (decision.action === "keep") {
     log.debug({ reason: decision.reason }, "API floating IP stays");
-    return false;
+    return undefined;
   }
   const holder = holderOf(fip.port_id, views)?.name;
   // Only the holder (handing over) or the chosen machine (claiming) acts, so that siblings reconciling at the same
@@ -100,14 +107,14 @@ async function reconcileApiFloatingIP(scope: MachineScope, clients: Clients, fip
   const target = decision.action === "associate" ? decision.machine : undefined;
   if (holder !== scope.name && target !== scope.name) {
     log.debug({ decision: decision.action, reason: decision.reason }, "API floating IP: left to the holder or the chosen machine");
-    return false;
+    return undefined;
   }
   const from = holder ?? (fip.port_id ? `port ${fip.port_id}` : "nowhere");
   if (decision.action === "disassociate") {
     await clients.neutron.disassociateFloatingIp(fip.id);
     log.info({ reason: decision.reason }, "API floating IP detached");
     await scope.event("Normal", "APIFloatingIPDetached", `API floating IP ${fip.floating_ip_address} detached from ${from}: ${decision.reason}`);
-    return false;
+    return undefined;
   }
   const port = await clients.neutron.ports.get(decision.portId);
   const fixedIP = port.fixed_ips?.find((f) => f.ip_address && !f.ip_address.includes(":"))?.ip_address;
@@ -119,7 +126,7 @@ async function reconcileApiFloatingIP(scope: MachineScope, clients: Clients, fip
     "APIFloatingIPAssociated",
     `API floating IP ${fip.floating_ip_address} associated with control-plane machine ${decision.machine} (was: ${from}): ${decision.reason}`,
   );
-  return decision.machine === scope.name;
+  return decision.machine === scope.name ? { floatingIP: fip.floating_ip_address, fixedIP } : undefined;
 }
 
 /** Joins (one member per pool, named after the machine, at its first fixed IP) or leaves the load balancer's pools. */

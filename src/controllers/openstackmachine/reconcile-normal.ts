@@ -1,10 +1,10 @@
 import type { Server } from "../../openstack/index.js";
 import type { ReconcileResult } from "../../runtime/index.js";
-import { ServerService, serverAddresses } from "../../services/compute.js";
+import { ServerService, serverAddresses, withFloatingIP } from "../../services/compute.js";
 import { PortService, portNames } from "../../services/ports.js";
 import { BUILDING_CONDITIONS, ConditionType, getCondition, Reason } from "./conditions.js";
 import { createServer } from "./create-server.js";
-import { reconcileAPIEndpoint } from "./endpoint.js";
+import { reconcileAPIEndpoint, type ClaimedAddress } from "./endpoint.js";
 import type { Clients, MachineScope } from "./scope.js";
 
 /** providerID as upstream CAPO writes it: openstack://<identityRef.region>/<server id> (region usually empty). */
@@ -97,8 +97,11 @@ async function observeServer(scope: MachineScope, clients: Clients, server: Serv
         },
       );
       if (firstTime) await scope.event("Normal", "InstanceReady", `server ${server.name} (${server.id}) is ACTIVE`);
-      // The floating IP just arrived: look again soon so that addresses show it as ExternalIP.
-      if (scope.isControlPlane && (await reconcileIngress(scope, clients, state))) return { requeueAfterMs: min };
+      if (!scope.isControlPlane) return;
+      // A floating IP given to the machine in this pass goes into the same write as provisioned, so the Machine
+      // does not get its addresses twice (each Machine change wakes KCP and the Cluster); Nova lists it the same way.
+      const claimed = await reconcileIngress(scope, clients, state);
+      if (claimed) scope.deferStatus((s) => (s.addresses = withFloatingIP(s.addresses ?? [], claimed.floatingIP, claimed.fixedIP)));
       return;
     }
     case "ERROR": {
@@ -156,7 +159,7 @@ async function observeServer(scope: MachineScope, clients: Clients, server: Serv
   }
 }
 
-async function reconcileIngress(scope: MachineScope, clients: Clients, state: string): Promise<boolean> {
+async function reconcileIngress(scope: MachineScope, clients: Clients, state: string): Promise<ClaimedAddress | undefined> {
   try {
     const claimed = await reconcileAPIEndpoint(scope, clients, { gone: false, instanceState: state });
     scope.deferConditions([{ type: ConditionType.apiServerIngressReady, status: "True", reason: Reason.ready }]);
