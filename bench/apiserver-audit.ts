@@ -17,7 +17,7 @@ interface AuditEvent {
 }
 
 /** The program a user agent names: client-go and ours both start it with "<program>/<version>". */
-export function clientOf(userAgent: string | undefined): string {
+function programOf(userAgent: string | undefined): string {
   return userAgent?.split("/")[0]?.trim() || "(none)";
 }
 
@@ -40,7 +40,7 @@ export function countAuditRequests(lines: Iterable<string>, sinceMs: number): Au
     if (Date.parse(e.requestReceivedTimestamp ?? "") < sinceMs) continue;
     const ref = e.objectRef;
     const resource = ref?.resource ? `${ref.resource}${ref.subresource ? `/${ref.subresource}` : ""}` : "(non-resource)";
-    const row = { client: clientOf(e.userAgent), verb: e.verb ?? "?", resource };
+    const row = { client: programOf(e.userAgent), verb: e.verb ?? "?", resource };
     const key = `${row.client}\u0000${row.verb}\u0000${row.resource}`;
     const hit = counts.get(key);
     if (hit) hit.count++;

@@ -1,16 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { compute, network, ospath } from "../../src/openstack/index.js";
-import { OpenStackMachineType } from "../../src/controllers/openstackmachine/types.js";
+import { OpenStackMachineType, type OpenStackMachineObject } from "../../src/controllers/openstackmachine/types.js";
 import { serverAddresses } from "../../src/services/compute.js";
 import { CapiTypes, CoreTypes } from "../../src/runtime/index.js";
 import { admin } from "../helpers/sim.js";
 import { useTestNamespace } from "../helpers/k8s.js";
 import { MachineTestEnv, until, type Inventory } from "./controller-machine-env.js";
 
-type OSMVersion = KubernetesObject & {
-  status?: { initialization?: { provisioned?: boolean }; addresses?: { type: string; address: string }[] };
-};
 type CoreEvent = KubernetesObject & { reason?: string; message?: string; involvedObject?: { name?: string } };
 
 const readyOf = (o: { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } } | undefined) =>
@@ -39,9 +36,9 @@ describe.each(["zed", "full"] as const)("OpenStackMachine controller against the
 
   it("provisions 1 control plane + 1 worker and fulfils the InfraMachine contract", async () => {
     // Every stored version of cp-1, to see what the Machine controller would see between our writes.
-    const cpVersions: OSMVersion[] = [];
+    const cpVersions: OpenStackMachineObject[] = [];
     const watch = await env.client.stream(`/apis/infrastructure.cluster.x-k8s.io/v1beta2/namespaces/${ns.name}/openstackmachines`, { watch: "true" }, (line) => {
-      const o = (JSON.parse(line) as { object: OSMVersion }).object;
+      const o = (JSON.parse(line) as { object: OpenStackMachineObject }).object;
       if (o.metadata?.name === "cp-1") cpVersions.push(o);
     });
     await env.createMachine("cp-1", { controlPlane: true, failureDomain: "az2" });
