@@ -6,6 +6,8 @@ import type { BenchOptions, ProviderRun } from "./upstream.js";
 export interface RunPair {
   up?: ProviderRun;
   ours?: ProviderRun;
+  /** The provider that ran first in this round (rounds alternate the order). */
+  firstRun?: "upstream" | "capo-ts";
 }
 
 const secs = (ms: number | undefined): string => (ms === undefined ? "not reached" : `${(ms / 1000).toFixed(1)} s`);
@@ -34,6 +36,7 @@ function pairTable(up: ProviderRun | undefined, ours: ProviderRun | undefined, i
     `| ${any.clusters} cluster${any.clusters === 1 ? "" : "s"}, ${m} machines | upstream CAPO ${up?.version ?? ""} | capo-ts ${ours?.version ?? ""} | capo-ts / upstream |`,
     "|---|---:|---:|---:|",
     both("first control-plane machine provisioned after apply", (r) => secs(r.milestones.firstCpProvisioned), (r) => r.milestones.firstCpProvisioned),
+    ...(m > 1 ? [both(`half of the ${m} machines provisioned`, (r) => secs(r.milestones.halfProvisioned), (r) => r.milestones.halfProvisioned)] : []),
     both(`all ${m} machines provisioned`, (r) => secs(r.milestones.allProvisioned), (r) => r.milestones.allProvisioned),
     both(`all ${m} Nodes Ready (Machines Running with nodeRef)`, (r) => secs(r.milestones.allNodesReady), (r) => r.milestones.allNodesReady),
     both("delete: all Clusters gone", (r) => secs(r.milestones.deleted), (r) => r.milestones.deleted),
@@ -63,32 +66,84 @@ function topTable(up: ProviderRun | undefined, ours: ProviderRun | undefined): s
 
 const met = (ok: boolean | undefined): string => (ok === undefined ? "not measured" : ok ? "**met**" : "**not met**");
 
-function goals(pairs: RunPair[]): string[] {
+/** The middle value (the lower middle of an even count); undefined values (a milestone not reached) sort last. */
+export function median(values: Array<number | undefined>): number | undefined {
+  const sorted = [...values].sort((a, b) => (a ?? Infinity) - (b ?? Infinity));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+type Complete = { up: ProviderRun; ours: ProviderRun };
+
+/** A goal every round must meet: the columns show the medians, the verdict counts the rounds. */
+function everyRound(label: string, rounds: Complete[], value: (r: ProviderRun) => number, show: (v: number) => string, ok: (ours: number, up: number) => boolean | undefined): string {
+  const verdicts = rounds.map(({ up, ours }) => ok(value(ours), value(up)));
+  const n = rounds[0]!.up.clusters;
+  const up = show(median(rounds.map((r) => value(r.up)))!);
+  const ours = show(median(rounds.map((r) => value(r.ours)))!);
+  const metIn = verdicts.filter((v) => v === true).length;
+  const verdict = verdicts.some((v) => v === undefined) ? met(undefined) : met(metIn === rounds.length);
+  return `| ${label} | ${n} | ${up} | ${ours} | ${verdict}${rounds.length > 1 ? ` (in ${metIn} of ${rounds.length} rounds)` : ""} |`;
+}
+
+/**
+ * A time goal: judged on the medians over the rounds, as one run of 100 clusters on 2 cores varies by more than the
+ * providers differ (Cluster API's controllers and the kube-apiserver share the cores).
+ */
+function aheadOnMedian(label: string, rounds: Complete[], k: "allProvisioned" | "deleted"): string {
+  const up = median(rounds.map((r) => r.up.milestones[k]));
+  const ours = median(rounds.map((r) => r.ours.milestones[k]));
+  const ahead = (o: number | undefined, u: number | undefined): boolean => (o === undefined ? false : u === undefined ? true : o < u);
+  const k2 = rounds.filter((r) => ahead(r.ours.milestones[k], r.up.milestones[k])).length;
+  const n = rounds[0]!.up.clusters;
+  const detail = rounds.length > 1 ? ` (medians; ahead in ${k2} of ${rounds.length} rounds)` : "";
+  return `| ${label} | ${n} | ${secs(up)} | ${secs(ours)} | ${met(ahead(ours, up))}${detail} |`;
+}
+
+function goals(counts: RunPair[][]): string[] {
   const lines = ["| goal (issue 14) | clusters | upstream | capo-ts | verdict |", "|---|---:|---:|---:|---|"];
-  for (const { up, ours } of pairs) {
-    if (!up || !ours) continue;
-    const n = up.clusters;
-    const perUp = up.toProvisioned.total / up.machines;
-    const perOurs = ours.toProvisioned.total / ours.machines;
-    const reached = up.milestones.allProvisioned !== undefined && ours.milestones.allProvisioned !== undefined;
-    lines.push(`| requests per provisioned machine ≤ 0.5× upstream's | ${n} | ${perUp.toFixed(1)} | ${perOurs.toFixed(1)} | ${met(reached ? perOurs <= 0.5 * perUp : undefined)} |`);
-    lines.push(`| 0 requests while idle (between resyncs) | ${n} | ${up.idle.total} | ${ours.idle.total} | ${met(ours.idle.total === 0)} |`);
-    lines.push(`| requests to delete ≤ upstream's | ${n} | ${up.del.total} | ${ours.del.total} | ${met(ours.del.total <= up.del.total)} |`);
-    const ahead = (k: "allProvisioned" | "deleted"): boolean | undefined =>
-      ours.milestones[k] === undefined ? false : up.milestones[k] === undefined ? true : ours.milestones[k] < up.milestones[k];
-    lines.push(`| time to all provisioned ahead of upstream | ${n} | ${secs(up.milestones.allProvisioned)} | ${secs(ours.milestones.allProvisioned)} | ${met(ahead("allProvisioned"))} |`);
-    lines.push(`| time to delete ahead of upstream | ${n} | ${secs(up.milestones.deleted)} | ${secs(ours.milestones.deleted)} | ${met(ahead("deleted"))} |`);
-    lines.push(`| RSS at start ≤ 80 MiB | ${n} | ${mib(up.start.rssBytes)} | ${mib(ours.start.rssBytes)} | ${met(ours.start.rssBytes <= 80 * 2 ** 20)} |`);
+  for (const pairs of counts) {
+    const rounds = pairs.filter((p): p is Complete => p.up !== undefined && p.ours !== undefined);
+    if (rounds.length === 0) continue;
+    const n = rounds[0]!.up.clusters;
+    const perMachine = (r: ProviderRun): number => r.toProvisioned.total / r.machines;
+    const reachedAll = rounds.every((r) => r.up.milestones.allProvisioned !== undefined && r.ours.milestones.allProvisioned !== undefined);
+    lines.push(everyRound("requests per provisioned machine ≤ 0.5× upstream's", rounds, perMachine, (v) => v.toFixed(1), (o, u) => (reachedAll ? o <= 0.5 * u : undefined)));
+    lines.push(everyRound("0 requests while idle (between resyncs)", rounds, (r) => r.idle.total, String, (o) => o === 0));
+    lines.push(everyRound("requests to delete ≤ upstream's", rounds, (r) => r.del.total, String, (o, u) => o <= u));
+    lines.push(aheadOnMedian("time to all provisioned ahead of upstream", rounds, "allProvisioned"));
+    lines.push(aheadOnMedian("time to delete ahead of upstream", rounds, "deleted"));
+    lines.push(everyRound("RSS at start ≤ 80 MiB", rounds, (r) => r.start.rssBytes, mib, (o) => o <= 80 * 2 ** 20));
     // The issue sets this bound for 10 clusters; at other counts the peak is reported above, not judged.
-    if (n === 10) lines.push(`| peak RSS ≤ 100 MiB at 10 clusters | ${n} | ${mib(up.end.peakRssBytes)} | ${mib(ours.end.peakRssBytes)} | ${met(ours.end.peakRssBytes <= 100 * 2 ** 20)} |`);
-    lines.push(`| CPU ≤ 2× upstream's | ${n} | ${up.end.cpuSeconds.toFixed(2)} s | ${ours.end.cpuSeconds.toFixed(2)} s | ${met(ours.end.cpuSeconds <= 2 * up.end.cpuSeconds)} |`);
+    if (n === 10) lines.push(everyRound("peak RSS ≤ 100 MiB at 10 clusters", rounds, (r) => r.end.peakRssBytes, mib, (o) => o <= 100 * 2 ** 20));
+    lines.push(everyRound("CPU ≤ 2× upstream's", rounds, (r) => r.end.cpuSeconds, (v) => `${v.toFixed(2)} s`, (o, u) => o <= 2 * u));
   }
   return lines;
 }
 
-export function renderUpstreamSection(pairs: RunPair[], o: BenchOptions, machine: string, capiVersion: string): string {
+/** Each round's times side by side, and their medians. */
+function roundsTable(pairs: RunPair[]): string[] {
+  const lines = [
+    "| round (first to run) | all provisioned: upstream | capo-ts | ratio | delete: upstream | capo-ts | ratio |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+  ];
+  const cells = (up: Array<number | undefined>, ours: Array<number | undefined>, k: number | "median"): string => {
+    const u = k === "median" ? median(up) : up[k];
+    const o = k === "median" ? median(ours) : ours[k];
+    return `${secs(u)} | ${secs(o)} | ${ratio(o, u)}`;
+  };
+  const prov = (w: "up" | "ours") => pairs.map((p) => p[w]?.milestones.allProvisioned);
+  const del = (w: "up" | "ours") => pairs.map((p) => p[w]?.milestones.deleted);
+  pairs.forEach((p, i) => {
+    lines.push(`| ${i + 1} (${p.firstRun ?? "upstream"}) | ${cells(prov("up"), prov("ours"), i)} | ${cells(del("up"), del("ours"), i)} |`);
+  });
+  lines.push(`| **median** | ${cells(prov("up"), prov("ours"), "median")} | ${cells(del("up"), del("ours"), "median")} |`);
+  return lines;
+}
+
+/** `counts` holds, per cluster count, one pair per round. */
+export function renderUpstreamSection(counts: RunPair[][], o: BenchOptions, machine: string, capiVersion: string): string {
   const flags = o.argv.filter((a) => a !== "--no-write").join(" ");
-  const first = pairs[0]?.up ?? pairs[0]?.ours;
+  const first = counts[0]?.[0]?.up ?? counts[0]?.[0]?.ours;
   const lines = [
     `Command: \`npm run bench:upstream${flags ? ` -- ${flags}` : ""}\` (= \`npm run build && CAPO_TESTBIN_WITH_UPSTREAM_CAPO=1 bash hack/testbins.sh && node dist/bench/upstream.js${flags ? ` ${flags}` : ""}\`)`,
     "",
@@ -99,14 +154,21 @@ export function renderUpstreamSection(pairs: RunPair[], o: BenchOptions, machine
       `${o.workers} worker${o.workers === 1 ? "" : "s"}, from each provider's own template (upstream: its templates/cluster-template-without-lb.yaml with ` +
       "clusterctl variables; capo-ts: `capo generate cluster --flavor without-lb` less its two MachineHealthChecks, which upstream's template lacks), same version, image, flavors, DNS, failure domain and external network. " +
       `Both with their default --sync-period (10 min). Manifests server-side applied ${o.applyParallel} clusters at a time, time measured from the first apply. Milestones from the CAPI Machines (polled every 250 ms); requests from the simulator's request log, ` +
-      "cut at each phase; RSS (VmRSS at start, VmHWM peak) and CPU (utime + stime) from /proc of the provider's process, start = 2 s after it was ready.",
+      "cut at each phase; RSS (VmRSS at start, VmHWM peak) and CPU (utime + stime) from /proc of the provider's process, start = 2 s after it was ready." +
+      (o.rounds > 1 ? ` ${o.rounds} rounds per cluster count, the order of the providers alternating; the time goals are judged on the medians, every other goal in every round.` : ""),
   ];
-  for (const { up, ours } of pairs) {
-    const n = (up ?? ours)?.clusters ?? 0;
+  for (const pairs of counts) {
+    const n = (pairs[0]?.up ?? pairs[0]?.ours)?.clusters ?? 0;
     if (n === 0) continue;
-    lines.push("", ...pairTable(up, ours, o.idleMs), "", `Most frequent OpenStack requests, whole run (${n} cluster${n === 1 ? "" : "s"}):`, "", ...topTable(up, ours));
+    pairs.forEach(({ up, ours, firstRun }, i) => {
+      if (pairs.length > 1) lines.push("", `Round ${i + 1} of ${pairs.length} (${firstRun ?? "upstream"} ran first):`);
+      lines.push("", ...pairTable(up, ours, o.idleMs));
+    });
+    if (pairs.length > 1) lines.push("", `Rounds, ${n} cluster${n === 1 ? "" : "s"}:`, "", ...roundsTable(pairs));
+    const { up, ours } = pairs[0]!;
+    lines.push("", `Most frequent OpenStack requests, whole run (${n} cluster${n === 1 ? "" : "s"}${pairs.length > 1 ? ", round 1" : ""}):`, "", ...topTable(up, ours));
   }
-  lines.push("", "Goals:", "", ...goals(pairs));
+  lines.push("", "Goals:", "", ...goals(counts));
   return lines.join("\n");
 }
 

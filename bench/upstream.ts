@@ -11,7 +11,8 @@
  * request log, and the provider process's RSS and CPU from /proc.
  *
  * Flags: --clusters 1,10 (a run per count) --providers upstream,capo-ts (both, upstream first) --workers N (1) --build-ms MS (1000) --latency-ms MS (0)
- *        --idle-s S (60) --timeout-min M (10) --no-write (print only; default: replace the section in BENCHMARKS.md
+ *        --idle-s S (60) --timeout-min M (10) --rounds R (1: runs of each provider per count, alternating who goes
+ *        first; the time goals are judged on the medians) --no-write (print only; default: replace the section in BENCHMARKS.md
  *        that belongs to this set of cluster counts) --diagnose (when all machines are provisioned, print the CPU
  *        each program of the run used, and capo-ts's Kubernetes calls and reconcile times from its /metrics; implies
  *        --no-write, as serving metrics changes what is measured)
@@ -27,11 +28,12 @@ import { countAuditRequests, readAuditLog, renderAuditSummary } from "./apiserve
 import { StandInTypes, type MachineObject } from "../src/demo/capi-types.js";
 import { startLocalEnvironment, SIM_CLOUD_NAME, type LocalEnvironment } from "../src/demo/environment.js";
 import { fetchInventory } from "../src/demo/report.js";
-import { KubeClient } from "../src/runtime/index.js";
+import { KubeClient, type ResourceType } from "../src/runtime/index.js";
 import { ensureTestBins, repoRoot, type UpstreamCapoBins } from "../src/testenv/index.js";
 import { externalNetworkId, ourCluster, upstreamCluster, type Provider } from "./cluster-shapes.js";
 import { cpuByProgram, ProcSampler, type ProcUsage } from "./proc-usage.js";
 import { cutPhase, type PhaseRequests } from "./request-log.js";
+import { observeStages, renderStageSummary, type StageTimes } from "./machine-stages.js";
 import { renderUpstreamSection, replaceMarkedSection, type RunPair } from "./upstream-report.js";
 import { startCapoController } from "./capo-controller-process.js";
 import { unlimitedQuotas, waitUntil } from "./run.js";
@@ -51,11 +53,15 @@ export interface BenchOptions {
   applyParallel: number;
   write: boolean;
   diagnose: boolean;
+  /** Runs of each provider per cluster count; the order alternates from round to round. */
+  rounds: number;
   argv: string[];
 }
 
 export interface Milestones {
   firstCpProvisioned?: number;
+  /** Half of the machines provisioned: how long a typical cluster waited, where `allProvisioned` is the slowest. */
+  halfProvisioned?: number;
   allProvisioned?: number;
   allNodesReady?: number;
   deleted?: number;
@@ -91,7 +97,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a whole number >= 0; got "${v}"`);
     return n;
   };
-  const known = ["--clusters", "--providers", "--workers", "--build-ms", "--latency-ms", "--idle-s", "--timeout-min", "--no-write", "--diagnose"];
+  const known = ["--clusters", "--providers", "--workers", "--build-ms", "--latency-ms", "--idle-s", "--timeout-min", "--no-write", "--diagnose", "--rounds"];
   for (const a of argv) if (a.startsWith("--") && !known.includes(a)) throw new Error(`unknown flag ${a}; known: ${known.join(" ")}`);
   const clusterCounts = (value("--clusters") ?? "1,10").split(",").map(Number);
   if (clusterCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--clusters must be a list like 1,10`);
@@ -109,6 +115,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     applyParallel: 10,
     write: !argv.includes("--no-write") && !argv.includes("--diagnose"),
     diagnose: argv.includes("--diagnose"),
+    rounds: Math.max(1, num("--rounds", 1)),
     argv,
   };
 }
@@ -119,14 +126,25 @@ function say(line: string): void {
 
 const clusterName = (i: number): string => `race-${String(i).padStart(3, "0")}`;
 
+/** Per-machine stage times, kept only when diagnosing (the extra list per poll is load of its own). */
+interface StageTracking {
+  times: Map<string, StageTimes>;
+  infraType: ResourceType;
+  t0: number;
+}
+
 interface MachineState {
   controlPlane: boolean;
   provisioned: boolean;
   nodeReady: boolean;
 }
 
-async function machineStates(kube: KubeClient): Promise<MachineState[]> {
+async function machineStates(kube: KubeClient, stages?: StageTracking): Promise<MachineState[]> {
   const list = await kube.list<MachineObject>(StandInTypes.machine, { namespace: NAMESPACE });
+  if (stages) {
+    const infra = await kube.list<KubernetesObject>(stages.infraType, { namespace: NAMESPACE });
+    observeStages(stages.times, list.items, infra.items, Date.now() - stages.t0);
+  }
   return list.items.map((m) => {
     const s = m.status as { initialization?: { infrastructureProvisioned?: boolean }; phase?: string; nodeRef?: { name?: string } } | undefined;
     return {
@@ -146,14 +164,16 @@ async function waitForMachines(
   deadline: number,
   m: Milestones,
   onAllProvisioned: () => Promise<void>,
+  stages?: StageTracking,
 ): Promise<PhaseRequests> {
   let toProvisioned: PhaseRequests | undefined;
   let last = "";
   for (;;) {
-    const states = await machineStates(kube);
+    const states = await machineStates(kube, stages);
     const now = Date.now() - t0;
     if (states.some((s) => s.controlPlane && s.provisioned)) m.firstCpProvisioned ??= now;
     const provisioned = states.filter((s) => s.provisioned).length;
+    if (provisioned * 2 >= machines) m.halfProvisioned ??= now;
     const ready = states.filter((s) => s.nodeReady).length;
     if (states.length === machines && provisioned === machines && m.allProvisioned === undefined) {
       m.allProvisioned = now;
@@ -290,13 +310,18 @@ async function runOne(provider: Provider, clusters: number, opts: BenchOptions, 
     const workDir = env.workDir;
     const cpuBefore = opts.diagnose ? cpuByProgram(workDir) : new Map<string, number>();
     const benchCpuBefore = process.cpuUsage();
+    // Upstream serves its OpenStackMachines as v1beta1 (ours convert too, but each provider is read in its own).
+    const stages: StageTracking | undefined = opts.diagnose
+      ? { times: new Map(), infraType: { ...StandInTypes.openStackMachine, version: provider === "upstream" ? "v1beta1" : "v1beta2" }, t0 }
+      : undefined;
     const diagnose = async (): Promise<void> => {
       if (!opts.diagnose) return;
+      if (stages) for (const l of renderStageSummary(stages.times)) say(l);
       if (metricsUrl) await printDiagnostics(metricsUrl);
       printCpuByProgram(cpuBefore, cpuByProgram(workDir), process.cpuUsage(benchCpuBefore));
       if (auditLogPath) for (const l of renderAuditSummary(countAuditRequests(readAuditLog(auditLogPath), t0), 40)) say(l);
     };
-    const [, toProvisioned] = await Promise.all([applying, waitForMachines(kube, env.sim.adminUrl, machines, t0, t0 + opts.timeoutMs, milestones, diagnose)]);
+    const [, toProvisioned] = await Promise.all([applying, waitForMachines(kube, env.sim.adminUrl, machines, t0, t0 + opts.timeoutMs, milestones, diagnose, stages)]);
     const toNodes = await cutPhase(env.sim.adminUrl);
 
     say(`- idling ${opts.idleMs / 1000} s`);
@@ -332,12 +357,18 @@ async function main(): Promise<void> {
   const bins = await ensureTestBins({ withUpstreamCapo: true });
   const upstream = bins.upstreamCapo;
   if (!upstream) throw new Error("hack/testbins.sh built no upstream CAPO (run it with CAPO_TESTBIN_WITH_UPSTREAM_CAPO=1)");
-  const runs: RunPair[] = [];
+  const runs: RunPair[][] = [];
   for (const n of opts.clusterCounts) {
-    runs.push({
-      ...(opts.providers.includes("upstream") ? { up: await runOne("upstream", n, opts, upstream) } : {}),
-      ...(opts.providers.includes("capo-ts") ? { ours: await runOne("capo-ts", n, opts, upstream) } : {}),
-    });
+    const rounds: RunPair[] = [];
+    for (let r = 0; r < opts.rounds; r++) {
+      // Alternating who goes first keeps the machine's drift (other load, caches) out of the comparison.
+      const order = r % 2 === 0 ? opts.providers : [...opts.providers].reverse();
+      const pair: RunPair = { firstRun: order[0]! };
+      if (opts.rounds > 1) say(`\n=== round ${r + 1} of ${opts.rounds}, ${n} cluster(s)`);
+      for (const p of order) pair[p === "upstream" ? "up" : "ours"] = await runOne(p, n, opts, upstream);
+      rounds.push(pair);
+    }
+    runs.push(rounds);
   }
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "?"}, Node ${process.version}`;
   const section = renderUpstreamSection(runs, opts, machine, bins.capiVersion);
