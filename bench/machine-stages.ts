@@ -7,6 +7,10 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 
 export interface StageTimes {
+  /** When the bench's apply of the machine's cluster's objects returned. */
+  applied?: number;
+  /** The first poll that found the machine's cluster's infrastructure cluster provisioned. */
+  clusterReady?: number;
   seen?: number;
   bootstrapReady?: number;
   infraReady?: number;
@@ -14,16 +18,17 @@ export interface StageTimes {
 }
 
 interface MachineView extends KubernetesObject {
-  spec?: { bootstrap?: { dataSecretName?: string } };
+  spec?: { clusterName?: string; bootstrap?: { dataSecretName?: string } };
   status?: { initialization?: { infrastructureProvisioned?: boolean } };
 }
 
-interface InfraMachineView extends KubernetesObject {
+/** An infrastructure machine or cluster, in either contract version. */
+interface InfraObjectView extends KubernetesObject {
   status?: { ready?: boolean; initialization?: { provisioned?: boolean } };
 }
 
 /** v1beta1 (upstream) says `status.ready`; the v1beta2 contract says `status.initialization.provisioned`. */
-function infraProvisioned(o: InfraMachineView): boolean {
+function infraProvisioned(o: InfraObjectView): boolean {
   return o.status?.initialization?.provisioned === true || o.status?.ready === true;
 }
 
@@ -31,23 +36,46 @@ function ownerMachine(o: KubernetesObject): string | undefined {
   return o.metadata?.ownerReferences?.find((r) => r.kind === "Machine")?.name;
 }
 
-/** Marks, per Machine name, each stage the first time a poll at `now` (ms since the first apply) finds it. */
-export function observeStages(times: Map<string, StageTimes>, machines: MachineView[], infra: InfraMachineView[], now: number): void {
+export interface StageTracking {
+  machines: Map<string, StageTimes>;
+  /** Per cluster name: the first poll that found its infrastructure cluster provisioned. */
+  clusters: Map<string, number>;
+  /** Per cluster name: when the apply of its objects returned. */
+  applied: Map<string, number>;
+}
+
+const CLUSTER_NAME_LABEL = "cluster.x-k8s.io/cluster-name";
+
+/**
+ * Marks each stage the first time a poll at `now` (ms since the first apply) finds it: per cluster (from the
+ * infrastructure clusters' cluster-name label) and per Machine name.
+ */
+export function observeStages(times: StageTracking, machines: MachineView[], infra: InfraObjectView[], infraClusters: InfraObjectView[], now: number): void {
+  for (const c of infraClusters.filter(infraProvisioned)) {
+    const cluster = c.metadata?.ownerReferences?.find((r) => r.kind === "Cluster")?.name ?? c.metadata?.labels?.[CLUSTER_NAME_LABEL];
+    if (cluster && !times.clusters.has(cluster)) times.clusters.set(cluster, now);
+  }
   const infraReadyFor = new Set(infra.filter(infraProvisioned).map(ownerMachine));
   for (const m of machines) {
     const name = m.metadata?.name;
     if (!name) continue;
-    const t = times.get(name) ?? {};
+    const t = times.machines.get(name) ?? {};
+    const clusterReady = m.spec?.clusterName ? times.clusters.get(m.spec.clusterName) : undefined;
+    if (clusterReady !== undefined) t.clusterReady ??= clusterReady;
+    const applied = m.spec?.clusterName ? times.applied.get(m.spec.clusterName) : undefined;
+    if (applied !== undefined) t.applied ??= applied;
     t.seen ??= now;
     if (m.spec?.bootstrap?.dataSecretName) t.bootstrapReady ??= now;
     if (infraReadyFor.has(name)) t.infraReady ??= now;
     if (m.status?.initialization?.infrastructureProvisioned === true) t.provisioned ??= now;
-    times.set(name, t);
+    times.machines.set(name, t);
   }
 }
 
 const GAPS: Array<[string, (t: StageTimes) => number | undefined]> = [
-  ["apply -> Machine seen", (t) => t.seen],
+  ["first apply -> its cluster's objects applied", (t) => t.applied],
+  ["objects applied -> infra cluster provisioned", (t) => diff(t.clusterReady, t.applied)],
+  ["infra cluster provisioned -> Machine seen", (t) => diff(t.seen, t.clusterReady)],
   ["seen -> bootstrap data", (t) => diff(t.bootstrapReady, t.seen)],
   ["bootstrap data -> infra machine provisioned", (t) => diff(t.infraReady, t.bootstrapReady)],
   ["infra machine provisioned -> Machine provisioned", (t) => diff(t.provisioned, t.infraReady)],
@@ -64,8 +92,8 @@ function quantile(sorted: number[], q: number): number {
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 /** A table of each gap's median, 90th percentile and maximum, and its mean over the last tenth to be provisioned. */
-export function renderStageSummary(times: Map<string, StageTimes>): string[] {
-  const all = [...times.values()];
+export function renderStageSummary(times: StageTracking): string[] {
+  const all = [...times.machines.values()];
   const byEnd = all.filter((t) => t.provisioned !== undefined).sort((a, b) => a.provisioned! - b.provisioned!);
   const tail = byEnd.slice(-Math.max(1, Math.ceil(byEnd.length / 10)));
   const lines = [

@@ -33,7 +33,7 @@ import { ensureTestBins, repoRoot, type UpstreamCapoBins } from "../src/testenv/
 import { externalNetworkId, ourCluster, upstreamCluster, type Provider } from "./cluster-shapes.js";
 import { cpuByProgram, ProcSampler, type ProcUsage } from "./proc-usage.js";
 import { cutPhase, type PhaseRequests } from "./request-log.js";
-import { observeStages, renderStageSummary, type StageTimes } from "./machine-stages.js";
+import { observeStages, renderStageSummary, type StageTracking as MachineStages } from "./machine-stages.js";
 import { renderUpstreamSection, replaceMarkedSection, type RunPair } from "./upstream-report.js";
 import { startCapoController } from "./capo-controller-process.js";
 import { unlimitedQuotas, waitUntil } from "./run.js";
@@ -126,10 +126,11 @@ function say(line: string): void {
 
 const clusterName = (i: number): string => `race-${String(i).padStart(3, "0")}`;
 
-/** Per-machine stage times, kept only when diagnosing (the extra list per poll is load of its own). */
+/** Per-machine stage times, kept only when diagnosing (the extra lists per poll are load of their own). */
 interface StageTracking {
-  times: Map<string, StageTimes>;
-  infraType: ResourceType;
+  times: MachineStages;
+  infraMachine: ResourceType;
+  infraCluster: ResourceType;
   t0: number;
 }
 
@@ -142,8 +143,9 @@ interface MachineState {
 async function machineStates(kube: KubeClient, stages?: StageTracking): Promise<MachineState[]> {
   const list = await kube.list<MachineObject>(StandInTypes.machine, { namespace: NAMESPACE });
   if (stages) {
-    const infra = await kube.list<KubernetesObject>(stages.infraType, { namespace: NAMESPACE });
-    observeStages(stages.times, list.items, infra.items, Date.now() - stages.t0);
+    const infra = await kube.list<KubernetesObject>(stages.infraMachine, { namespace: NAMESPACE });
+    const infraClusters = await kube.list<KubernetesObject>(stages.infraCluster, { namespace: NAMESPACE });
+    observeStages(stages.times, list.items, infra.items, infraClusters.items, Date.now() - stages.t0);
   }
   return list.items.map((m) => {
     const s = m.status as { initialization?: { infrastructureProvisioned?: boolean }; phase?: string; nodeRef?: { name?: string } } | undefined;
@@ -264,10 +266,13 @@ async function renderClusters(provider: Provider, env: LocalEnvironment, upstrea
  * Applies `parallel` clusters at a time, each cluster's objects in order: one apply after another made the
  * 100-cluster run wait ten minutes for its own manifests (each apply passes CAPI's webhooks).
  */
-async function applyClusters(kube: KubeClient, perCluster: KubernetesObject[][], parallel: number): Promise<void> {
+async function applyClusters(kube: KubeClient, perCluster: KubernetesObject[][], parallel: number, onApplied?: (i: number) => void): Promise<void> {
   let next = 0;
   const lane = async (): Promise<void> => {
-    for (let i = next++; i < perCluster.length; i = next++) await applyObjects(kube, perCluster[i] ?? [], "capo-bench");
+    for (let i = next++; i < perCluster.length; i = next++) {
+      await applyObjects(kube, perCluster[i] ?? [], "capo-bench");
+      onApplied?.(i);
+    }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, perCluster.length) }, lane));
 }
@@ -304,16 +309,22 @@ async function runOne(provider: Provider, clusters: number, opts: BenchOptions, 
 
     await cutPhase(env.sim.adminUrl);
     const t0 = Date.now();
-    const applying = applyClusters(kube, objects, opts.applyParallel);
+    // Upstream serves its infrastructure objects as v1beta1 (ours convert too, but each provider is read in its own).
+    const version = provider === "upstream" ? "v1beta1" : "v1beta2";
+    const stages: StageTracking | undefined = opts.diagnose
+      ? {
+          times: { machines: new Map(), clusters: new Map(), applied: new Map() },
+          infraMachine: { ...StandInTypes.openStackMachine, version },
+          infraCluster: { ...StandInTypes.openStackCluster, version },
+          t0,
+        }
+      : undefined;
+    const applying = applyClusters(kube, objects, opts.applyParallel, (i) => stages?.times.applied.set(clusterName(i), Date.now() - t0));
     const milestones: Milestones = {};
     // Machines are watched from the first apply on, so the first milestones do not wait for the last cluster's apply.
     const workDir = env.workDir;
     const cpuBefore = opts.diagnose ? cpuByProgram(workDir) : new Map<string, number>();
     const benchCpuBefore = process.cpuUsage();
-    // Upstream serves its OpenStackMachines as v1beta1 (ours convert too, but each provider is read in its own).
-    const stages: StageTracking | undefined = opts.diagnose
-      ? { times: new Map(), infraType: { ...StandInTypes.openStackMachine, version: provider === "upstream" ? "v1beta1" : "v1beta2" }, t0 }
-      : undefined;
     const diagnose = async (): Promise<void> => {
       if (!opts.diagnose) return;
       if (stages) for (const l of renderStageSummary(stages.times)) say(l);
