@@ -13,8 +13,9 @@
  * Flags: --clusters 1,10 (a run per count) --providers upstream,capo-ts (both, upstream first) --workers N (1) --build-ms MS (1000) --latency-ms MS (0)
  *        --idle-s S (60) --timeout-min M (10) --rounds R (1: runs of each provider per count, alternating who goes
  *        first; the time goals are judged on the medians) --no-write (print only; default: replace the section in BENCHMARKS.md
- *        that belongs to this set of cluster counts) --diagnose (when all machines are provisioned, print the CPU
- *        each program of the run used, and capo-ts's Kubernetes calls and reconcile times from its /metrics; implies
+ *        that belongs to this set of cluster counts) --diagnose (when all machines are provisioned, print where each
+ *        machine's time went (bench/machine-stages.ts), the CPU each program of the run used, the apiserver's requests
+ *        per client from its audit log, and capo-ts's Kubernetes calls and reconcile times from its /metrics; implies
  *        --no-write, as serving metrics changes what is measured)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
