@@ -265,7 +265,10 @@ export class ChaosRun {
       }),
     );
     await client.delete(OpenStackClusterType, this.ns, CLUSTER).catch(ignoreNotFound);
-    await watched.until(`${this.ns} OpenStackCluster gone`, gone(OpenStackClusterType, CLUSTER), timeoutMs);
+    await watched.until(`${this.ns} OpenStackCluster gone`, gone(OpenStackClusterType, CLUSTER), timeoutMs).catch((e: unknown) => {
+      // A deletion that never ends must say why on a condition: the report carries what the object said.
+      throw new Error(`${e instanceof Error ? e.message : String(e)}; its conditions: ${conditionsOf(watched.get(OpenStackClusterType, this.ns, CLUSTER))}`);
+    });
     await client.delete(CapiTypes.cluster, this.ns, CLUSTER).catch(ignoreNotFound);
     if (!secretFirst) await client.delete(CoreTypes.secret, this.ns, SECRET).catch(ignoreNotFound);
     await watched.until(`${this.ns} identity Secret released and gone`, gone(CoreTypes.secret, SECRET), timeoutMs);
@@ -298,4 +301,11 @@ export class ChaosRun {
     const events = await this.ctx.client.list<KubernetesObject & { reason?: string; message?: string }>(CoreTypes.event, { namespace: this.ns });
     for (const e of events.items) this.report.texts.push(`${e.reason ?? ""} ${e.message ?? ""}`);
   }
+}
+
+/** The object's conditions as `Type=Status reason: message`, for a failure report. */
+function conditionsOf(obj: unknown): string {
+  const conditions = (obj as { status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } } | undefined)?.status?.conditions;
+  if (!conditions?.length) return "(none)";
+  return conditions.map((c) => `${c.type}=${c.status} ${c.reason ?? ""}: ${c.message ?? ""}`).join("; ");
 }
