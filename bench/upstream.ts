@@ -34,7 +34,7 @@ import { ensureTestBins, repoRoot, type UpstreamCapoBins } from "../src/testenv/
 import { externalNetworkId, ourCluster, upstreamCluster, type Provider } from "./cluster-shapes.js";
 import { cpuByProgram, ProcSampler, type ProcUsage } from "./proc-usage.js";
 import { cutPhase, type PhaseRequests } from "./request-log.js";
-import { observeStages, renderStageSummary, type StageTracking as MachineStages } from "./machine-stages.js";
+import { observeStages, renderStageSummary, type StageTracking } from "./machine-stages.js";
 import { renderUpstreamSection, replaceMarkedSection, type RunPair } from "./upstream-report.js";
 import { startCapoController } from "./capo-controller-process.js";
 import { unlimitedQuotas, waitUntil } from "./run.js";
@@ -127,9 +127,9 @@ function say(line: string): void {
 
 const clusterName = (i: number): string => `race-${String(i).padStart(3, "0")}`;
 
-/** Per-machine stage times, kept only when diagnosing (the extra lists per poll are load of their own). */
-interface StageTracking {
-  times: MachineStages;
+/** Per-machine stage times and what to list for them, only when diagnosing (the extra lists per poll are load of their own). */
+interface StagePolling {
+  times: StageTracking;
   infraMachine: ResourceType;
   infraCluster: ResourceType;
   t0: number;
@@ -141,7 +141,7 @@ interface MachineState {
   nodeReady: boolean;
 }
 
-async function machineStates(kube: KubeClient, stages?: StageTracking): Promise<MachineState[]> {
+async function machineStates(kube: KubeClient, stages?: StagePolling): Promise<MachineState[]> {
   const list = await kube.list<MachineObject>(StandInTypes.machine, { namespace: NAMESPACE });
   if (stages) {
     const infra = await kube.list<KubernetesObject>(stages.infraMachine, { namespace: NAMESPACE });
@@ -167,7 +167,7 @@ async function waitForMachines(
   deadline: number,
   m: Milestones,
   onAllProvisioned: () => Promise<void>,
-  stages?: StageTracking,
+  stages?: StagePolling,
 ): Promise<PhaseRequests> {
   let toProvisioned: PhaseRequests | undefined;
   let last = "";
@@ -312,7 +312,7 @@ async function runOne(provider: Provider, clusters: number, opts: BenchOptions, 
     const t0 = Date.now();
     // Upstream serves its infrastructure objects as v1beta1 (ours convert too, but each provider is read in its own).
     const version = provider === "upstream" ? "v1beta1" : "v1beta2";
-    const stages: StageTracking | undefined = opts.diagnose
+    const stages: StagePolling | undefined = opts.diagnose
       ? {
           times: { machines: new Map(), clusters: new Map(), applied: new Map() },
           infraMachine: { ...StandInTypes.openStackMachine, version },

@@ -215,7 +215,8 @@ export function buildClusterTree(s: ClusterSnapshot): TreeNode {
   return root;
 }
 
-function conditionLine(c: ConditionView): string {
+/** One condition as `✓ Type=Status reason: message` (✗ for False, ? for Unknown). */
+export function conditionLine(c: ConditionView): string {
   const mark = c.status === "True" ? "✓" : c.status === "False" ? "✗" : "?";
   const tail = [c.reason, c.message].filter(Boolean).join(": ");
   return `${mark} ${c.type}=${c.status}${tail ? ` ${tail}` : ""}`;

@@ -8,6 +8,7 @@ import { CapiTypes, CoreTypes, isNotFound, updateWithRetry, type KubeClient } fr
 import type { RunningSimulator } from "../../src/sim/index.js";
 import { admin, inventory, type InventoryItem } from "../helpers/sim.js";
 import { createCapiMachine } from "../integration/controller-machine-env.js";
+import { conditionLine, conditionsOf, type AnyObject } from "../../src/ops/describe-tree.js";
 import type { Rng } from "./rng.js";
 import type { WatchedObjects } from "./watched.js";
 
@@ -267,7 +268,8 @@ export class ChaosRun {
     await client.delete(OpenStackClusterType, this.ns, CLUSTER).catch(ignoreNotFound);
     await watched.until(`${this.ns} OpenStackCluster gone`, gone(OpenStackClusterType, CLUSTER), timeoutMs).catch((e: unknown) => {
       // A deletion that never ends must say why on a condition: the report carries what the object said.
-      throw new Error(`${e instanceof Error ? e.message : String(e)}; its conditions: ${conditionsOf(watched.get(OpenStackClusterType, this.ns, CLUSTER))}`);
+      const conditions = conditionsOf(watched.get<KubernetesObject & AnyObject>(OpenStackClusterType, this.ns, CLUSTER)).map(conditionLine);
+      throw new Error(`${e instanceof Error ? e.message : String(e)}; its conditions: ${conditions.join("; ") || "(none)"}`);
     });
     await client.delete(CapiTypes.cluster, this.ns, CLUSTER).catch(ignoreNotFound);
     if (!secretFirst) await client.delete(CoreTypes.secret, this.ns, SECRET).catch(ignoreNotFound);
@@ -303,9 +305,3 @@ export class ChaosRun {
   }
 }
 
-/** The object's conditions as `Type=Status reason: message`, for a failure report. */
-function conditionsOf(obj: unknown): string {
-  const conditions = (obj as { status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } } | undefined)?.status?.conditions;
-  if (!conditions?.length) return "(none)";
-  return conditions.map((c) => `${c.type}=${c.status} ${c.reason ?? ""}: ${c.message ?? ""}`).join("; ");
-}
