@@ -71,6 +71,7 @@ export class ControllerRunner {
       if (e.type === "delete") {
         this.deps.ownWrites.forget(this.def.primary, e.object);
         this.unsure.delete(key);
+        if (!e.missed) this.def.primaryDeleted?.(e.object);
       }
       if (e.type === "add" && !primary.hasSynced) this.queue.addBacklog(key);
       else this.queue.add(key);

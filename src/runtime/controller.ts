@@ -94,6 +94,12 @@ export interface ControllerDefinition {
    * reads. Our own status writes never pass it, so they never re-trigger a reconcile.
    */
   primaryChanged?: ChangePredicate;
+  /**
+   * Sees the state each primary object was deleted in, as the watch reported it, before its key is queued: the one
+   * way to learn what an object was once it is gone (e.g. deleted while still holding a finalizer). Deletions only
+   * a relist found (the watch was down) are not passed: their last cached state may be older than the deletion.
+   */
+  primaryDeleted?: (last: KubernetesObject) => void;
 }
 
 /** Declares a controller; the manager starts it (only on the leader) with informers for all its types. */

@@ -9,7 +9,8 @@ import { jitter, sleep } from "./sleep.js";
 export type InformerEvent<T> =
   | { type: "add"; object: T }
   | { type: "update"; object: T; old: T }
-  | { type: "delete"; object: T }
+  /** `missed`: gone from a relist, so object is the last cached state, not the state the object was deleted in. */
+  | { type: "delete"; object: T; missed?: boolean }
   /** Periodic replay of every cached object so that controllers re-check level state. */
   | { type: "resync"; object: T };
 
@@ -181,7 +182,7 @@ export class Informer<T extends KubernetesObject> {
     for (const key of this.cache.keys()) {
       if (seen.has(key)) continue;
       const old = this.cache.remove(key);
-      if (old) this.emit({ type: "delete", object: old });
+      if (old) this.emit({ type: "delete", object: old, missed: true });
     }
   }
 

@@ -1,4 +1,4 @@
-import type { Network, NetworkClient, Router, Subnet } from "../openstack/index.js";
+import { ConflictError, type Network, type NetworkClient, type Router, type Subnet } from "../openstack/index.js";
 import { TerminalError } from "./errors.js";
 import { describeFilter, toNeutronFilter, toSubnetNeutronFilter, type NeutronResourceFilter, type SubnetFilterFields } from "./filters.js";
 import { deleteIgnoringNotFound, findOrCreate, oldestFirst } from "./find-or-create.js";
@@ -248,10 +248,23 @@ export class NetworkingService {
     }
     const subnets = await this.findAllOurs(known.subnetId, (id) => this.net.subnets.get(id), () => this.net.subnets.list({ name: this.name }));
     let subnetDeleted = false;
-    for (const s of subnets) subnetDeleted = (await deleteIgnoringNotFound(() => this.net.subnets.delete(s.id))) || subnetDeleted;
+    for (const s of subnets) subnetDeleted = (await this.deleteSubnet(s)) || subnetDeleted;
     const network = await this.findOurs(known.networkId, (id) => this.net.networks.get(id), () => this.net.networks.list({ name: this.name }));
     const networkDeleted = network ? await deleteIgnoringNotFound(() => this.net.networks.delete(network.id)) : false;
     return { router: routerDeleted, subnet: subnetDeleted, network: networkDeleted };
+  }
+
+  /** A subnet still in use is reported with the ports that hold it (Neutron's 409 names none): the user can act. */
+  private async deleteSubnet(subnet: Subnet): Promise<boolean> {
+    try {
+      return await deleteIgnoringNotFound(() => this.net.subnets.delete(subnet.id));
+    } catch (e) {
+      if (!(e instanceof ConflictError)) throw e;
+      const holders = (await this.net.ports.list({ network_id: subnet.network_id })).filter((p) => p.fixed_ips?.some((ip) => ip.subnet_id === subnet.id));
+      if (holders.length === 0) throw e;
+      const list = holders.map((p) => `${p.name || "(no name)"} (${p.id}, ${p.device_owner || "unbound"})`).join(", ");
+      throw new Error(`subnet ${subnet.name || subnet.id} is still in use by port(s) ${list}; delete them (or the servers that hold them) and the deletion goes on`);
+    }
   }
 
   private async findOurs<T extends { id: string; name?: string; description?: string; tags?: string[]; created_at?: unknown }>(

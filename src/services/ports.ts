@@ -294,10 +294,27 @@ export class PortService {
       }
     }
     for (const n of names) for (const p of await this.findByName(n)) targets.set(p.id, p);
+    return this.deletePorts([...targets.keys()]);
+  }
+
+  /**
+   * Deletes our unbound ports on the cluster network: ports a machine created and never got to record or delete
+   * (its object gone while a create was in flight, or its finalizer removed by hand), which would otherwise keep
+   * the subnet in use for ever. Run when the cluster goes, after its Machines. Returns the ports deleted.
+   */
+  async deleteLeftovers(networkID: string): Promise<Port[]> {
+    const description = createdByDescription(this.cluster);
+    const unboundOurs = (p: Port): boolean => !p.device_owner && isOursOrUntaggedOurs(p, clusterTag(this.cluster), (x) => x.description === description);
+    const leftovers = (await this.net.ports.list({ network_id: networkID })).filter((p) => p.network_id === networkID && unboundOurs(p));
+    const deleted = new Set(await this.deletePorts(leftovers.map((p) => p.id)));
+    return leftovers.filter((p) => deleted.has(p.id));
+  }
+
+  private async deletePorts(ids: readonly string[]): Promise<string[]> {
     const deleted: string[] = [];
     // Without the trunk extension there are no trunks, and /trunks is a 404 that must not block the deletion.
-    const trunks = await this.net.hasExtension(TRUNK_EXTENSION);
-    for (const id of targets.keys()) {
+    const trunks = ids.length > 0 && (await this.net.hasExtension(TRUNK_EXTENSION));
+    for (const id of ids) {
       // A trunk's parent port cannot be deleted before the trunk.
       for (const t of trunks ? await this.net.trunks.list({ port_id: id }) : []) {
         if (t.port_id === id) await deleteIgnoringNotFound(() => this.net.trunks.delete(t.id));

@@ -11,6 +11,8 @@ import { WatchedObjects } from "./watched.js";
 // The randomized campaign (npm run test:chaos): many small clusters, each created, disturbed, converged, checked,
 // deleted and checked again, while the controller process is SIGKILLed at random moments and at its crash points
 // and the simulator injects 5xx, 409, 429 and latency. CHAOS_SEED replays the plan; CHAOS_RUNS sets the number.
+// Kills at arbitrary moments are timing, not seed: CHAOS_CRASH_POINT_RATE and CHAOS_LIFETIME_MS ("min-max") shift
+// deaths from the crash points to SIGKILLs (a fast machine otherwise dies mostly at crash points).
 
 const seed = Number(process.env["CHAOS_SEED"] ?? randomInt(1, 2 ** 31));
 // 200 runs by default (CI's step: 8-15 minutes on 2 busy shared cores, 20 at a time; the single controller process is
@@ -18,6 +20,8 @@ const seed = Number(process.env["CHAOS_SEED"] ?? randomInt(1, 2 ** 31));
 const runs = Number(process.env["CHAOS_RUNS"] ?? "200");
 const concurrency = Number(process.env["CHAOS_CONCURRENCY"] ?? "20");
 const timeoutMs = Number(process.env["CHAOS_TIMEOUT_MS"] ?? "240000");
+const crashPointRate = process.env["CHAOS_CRASH_POINT_RATE"] ?? "0.03";
+const [lifetimeMin, lifetimeMax] = (process.env["CHAOS_LIFETIME_MS"] ?? "3000-10000").split("-").map(Number) as [number, number];
 const USERS = [
   { name: "demo", password: "chaos-Pw-Aa7u3kQz" },
   { name: "demo2", password: "chaos-Pw-Bx9m2LwR" },
@@ -85,11 +89,11 @@ describe(`chaos campaign (seed ${seed}, ${runs} runs)`, () => {
   }
 
   async function spawnController(rng: Rng): Promise<void> {
-    process.env["CHAOS_CRASH_RATE"] = "0.03";
+    process.env["CHAOS_CRASH_RATE"] = crashPointRate;
     process.env["CHAOS_CHILD_SEED"] = String(rng.int(1, 2 ** 30));
     for (let attempt = 1; ; attempt++) {
       try {
-        controller = await ControllerProcess.start(controllerScript, "");
+        controller = await ControllerProcess.start(controllerScript, "", {}, controllerLines);
         return;
       } catch (e) {
         // Crashed at a crash point before it said it started: start again (a broken fixture fails for good).
@@ -103,13 +107,12 @@ describe(`chaos campaign (seed ${seed}, ${runs} runs)`, () => {
   async function controllerLoop(rng: Rng): Promise<void> {
     while (!stopping) {
       const current = controller;
-      const lifetime = rng.int(3_000, 10_000);
+      const lifetime = rng.int(lifetimeMin, lifetimeMax);
       const ended = await Promise.race([
         new Promise<boolean>((r) => current?.child.once("exit", () => r(true))),
         sleep(lifetime).then(() => false),
       ]);
       if (stopping) return;
-      if (current) controllerLines.push(...current.lines);
       if (ended) stats.crashPoints++;
       else {
         await current?.kill();
@@ -150,7 +153,13 @@ describe(`chaos campaign (seed ${seed}, ${runs} runs)`, () => {
         const i = nextRun++;
         const report = await new ChaosRun({ client, sim, watched: watched!, users: USERS, timeoutMs }, i, rng.fork(100 + i), `chaos-${seed}`).execute();
         reports.push(report);
-        if (report.failures.length) console.log(`chaos: run ${i} FAILED (${report.actions.join(",")}): ${report.failures.join("; ")}`);
+        if (report.failures.length) {
+          console.log(`chaos: run ${i} FAILED (${report.actions.join(",")}): ${report.failures.join("; ")}`);
+          // The run's objects, its machines' crash points, and each controller start (to see which process did what).
+          const ours = (l: string) => l.includes(`"${report.namespace}/`) || l.includes(`"r${i}-`) || l.includes("caches synced");
+          const logged = distinctLines(controllerLines.filter(ours));
+          console.log([...report.diagnosis, ...logged.map((l) => `log: ${l}`)].map((l) => `chaos: run ${i}: ${l}`).join("\n"));
+        }
         if (reports.length % 10 === 0) console.log(`chaos: ${reports.length}/${runs} runs done in ${Math.round((Date.now() - started) / 1000)} s`);
       }
     };
@@ -158,7 +167,6 @@ describe(`chaos campaign (seed ${seed}, ${runs} runs)`, () => {
     stopping = true;
     await admin(sim, "DELETE", "/faults");
     await Promise.race([Promise.all(loops), sleep(10_000)]);
-    if (controller) controllerLines.push(...controller.lines);
 
     const failed = reports.filter((r) => r.failures.length > 0);
     const actions = reports.flatMap((r) => r.actions);
@@ -169,6 +177,9 @@ describe(`chaos campaign (seed ${seed}, ${runs} runs)`, () => {
         ["scale-up", "scale-down", "out-of-band-delete", "rotate-credentials", "secret-delete-restore", "cluster-with-lb"].map((a) => `${a}=${count(a)}`).join(" "),
     );
     console.log(`chaos: where the time went: controller starting ${Math.round(stats.downMs / 1000)} s in all; ${phaseSummary(reports)}`);
+    // Machines the apiserver deleted while they held our finalizer (kubernetes#77988), cleaned up from their last state.
+    const vanished = new Set(controllerLines.filter((l) => l.includes("deleted while still holding our finalizer")).map((l) => /"key":"([^"]+)"/.exec(l)?.[1]));
+    console.log(`chaos: machines deleted while holding our finalizer, cleaned up from their last state: ${vanished.size}`);
     expect(failed.map((r) => `run ${r.run} (${r.actions.join(",")}): ${r.failures.join("; ")}`), `seed ${seed}`).toEqual([]);
 
     // Nothing leaked anywhere (floating IPs have no name to attribute them by run): back to the start.
@@ -183,3 +194,15 @@ describe(`chaos campaign (seed ${seed}, ${runs} runs)`, () => {
     expect(stats.kills + stats.crashPoints).toBeGreaterThan(0);
   });
 });
+
+/** Log lines without the repeats of one error (a deletion blocked for minutes logs the same error at every retry). */
+function distinctLines(lines: string[]): string[] {
+  const seen = new Set<string>();
+  return lines.filter((l) => {
+    const error = /"level":"error".*?"message":"([^"]*)"/.exec(l)?.[1];
+    if (error === undefined) return true;
+    if (seen.has(error)) return false;
+    seen.add(error);
+    return true;
+  });
+}

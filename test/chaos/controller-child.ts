@@ -4,6 +4,7 @@
 import { createCredentialsFinalizerController } from "../../src/controllers/credentials-finalizer.js";
 import { openStackClusterController } from "../../src/controllers/openstackcluster/index.js";
 import { createOpenStackMachineController } from "../../src/controllers/openstackmachine/index.js";
+import { destination } from "pino";
 import { Manager, Metrics, createLogger } from "../../src/runtime/index.js";
 import { loadKubeAuth } from "../../src/runtime/kubeconfig-lite.js";
 import { fastClusterControllerOptions } from "../integration/fast-cluster-options.js";
@@ -16,7 +17,9 @@ const rng = new Rng(Number(process.env["CHAOS_CHILD_SEED"] ?? "1"));
 // kubeconfig-lite, as `capo controller` uses: client-node's KubeConfig module alone takes seconds to load, and the
 // campaign restarts this process hundreds of times.
 const kubeConfig = await loadKubeAuth(kubeconfigPath);
-const manager = new Manager({ kubeConfig, log: createLogger({ level: "info" }), metrics: new Metrics(), syncPeriodMs: 10_000 });
+// Synchronous writes: this process is SIGKILLed at any moment, and a failed run is diagnosed from its last lines.
+const log = createLogger({ level: "info", destination: destination({ fd: 1, sync: true }) });
+const manager = new Manager({ kubeConfig, log, metrics: new Metrics(), syncPeriodMs: 10_000 });
 manager.add(openStackClusterController(fastClusterControllerOptions));
 manager.add(
   createOpenStackMachineController({
@@ -30,7 +33,7 @@ manager.add(
     backoffMaxMs: fastClusterControllerOptions.backoffMaxMs,
     crashHook: (point, machine) => {
       if (!rng.chance(crashRate)) return;
-      process.stdout.write(`${JSON.stringify({ msg: "chaos: crash point", point, machine })}\n`);
+      process.stdout.write(`${JSON.stringify({ msg: "chaos: crash point", point, key: machine })}\n`);
       process.kill(process.pid, "SIGKILL");
     },
   }),

@@ -36,6 +36,8 @@ export interface RunReport {
   texts: string[];
   /** Wall time of each phase in ms (create, disturb, converge, delete), to see where a campaign's time goes. */
   phases: Record<string, number>;
+  /** For a failed run: what was left in OpenStack and the namespace's Events, to find the cause without a replay. */
+  diagnosis: string[];
 }
 
 const CLUSTER = "c";
@@ -85,7 +87,7 @@ export class ChaosRun {
     prefix: string,
   ) {
     this.ns = `${prefix}-${index}`;
-    this.report = { run: index, namespace: this.ns, actions: [], failures: [], texts: [], phases: {} };
+    this.report = { run: index, namespace: this.ns, actions: [], failures: [], texts: [], phases: {}, diagnosis: [] };
   }
 
   /** Names in OpenStack that belong to this run start with it (machines) or contain the namespace (the rest). */
@@ -124,6 +126,7 @@ export class ChaosRun {
     } catch (e) {
       this.report.failures.push(e instanceof Error ? e.message : String(e));
     }
+    if (this.report.failures.length > 0) await this.diagnose().catch((d: unknown) => this.report.diagnosis.push(`diagnosis failed: ${String(d)}`));
     return this.report;
   }
 
@@ -261,6 +264,7 @@ export class ChaosRun {
     await Promise.all(
       this.removed.map(async (m) => {
         await watched.until(`${this.ns}/${m} OpenStackMachine gone`, gone(OpenStackMachineType, m), timeoutMs);
+        await this.checkMachineLeftNothing(m);
         await client.delete(CapiTypes.machine, this.ns, m).catch(ignoreNotFound);
         await client.delete(CoreTypes.secret, this.ns, `${m}-bootstrap`).catch(ignoreNotFound);
       }),
@@ -274,6 +278,29 @@ export class ChaosRun {
     await client.delete(CapiTypes.cluster, this.ns, CLUSTER).catch(ignoreNotFound);
     if (!secretFirst) await client.delete(CoreTypes.secret, this.ns, SECRET).catch(ignoreNotFound);
     await watched.until(`${this.ns} identity Secret released and gone`, gone(CoreTypes.secret, SECRET), timeoutMs);
+  }
+
+  /** Kill timing is not replayable from the seed, so a failed run records what it left and what was said about it. */
+  private async diagnose(): Promise<void> {
+    const inv = await inventory(this.ctx.sim);
+    for (const [kind, items] of Object.entries(inv)) {
+      for (const i of items.filter((x) => this.owns(x) && x.status !== "DELETED")) this.report.diagnosis.push(`left: ${kind} ${i.name ?? ""} ${i.id}`);
+    }
+    for (const m of [...this.removed, ...this.machines]) {
+      for (const h of this.ctx.watched.historyOf(this.ns, m)) this.report.diagnosis.push(`watch: ${m} ${h}`);
+    }
+    type Event = KubernetesObject & { reason?: string; message?: string; involvedObject?: { kind?: string; name?: string }; lastTimestamp?: string };
+    const events = await this.ctx.client.list<Event>(CoreTypes.event, { namespace: this.ns });
+    for (const e of events.items) {
+      this.report.diagnosis.push(`event: ${e.lastTimestamp ?? ""} ${e.involvedObject?.kind ?? ""}/${e.involvedObject?.name ?? ""} ${e.reason ?? ""}: ${e.message ?? ""}`);
+    }
+  }
+
+  /** A machine's deletion ends only when its own server and ports are gone (the cluster's sweep is a last resort). */
+  private async checkMachineLeftNothing(machine: string): Promise<void> {
+    const inv = await inventory(this.ctx.sim);
+    const left = [...(inv["servers"] ?? []), ...(inv["ports"] ?? [])].filter((i) => (i.name === machine || i.name?.startsWith(`${machine}-`)) && i.status !== "DELETED");
+    if (left.length) this.report.failures.push(`${this.ns}/${machine}: OpenStackMachine gone but left ${left.map((i) => `${i.name ?? ""} (${i.id})`).join(", ")}`);
   }
 
   private async checkNothingLeft(): Promise<void> {

@@ -5,7 +5,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { OpenStackClusterType, OpenStackMachineType } from "../../src/controllers/openstackmachine/types.js";
 import { CoreTypes, type KubeClient, type ResourceType } from "../../src/runtime/index.js";
-import { Informer } from "../../src/runtime/informer.js";
+import { Informer, type InformerEvent } from "../../src/runtime/informer.js";
 import { apiListerWatcher } from "../../src/runtime/list-watch.js";
 
 interface Waiter {
@@ -22,12 +22,17 @@ export class WatchedObjects {
   /** By group and plural: two modules may each declare the same ResourceType object. */
   private readonly informers = new Map<string, Informer<KubernetesObject>>();
   private readonly waiters = new Set<Waiter>();
+  /** What the watch saw of each OpenStackMachine (finalizers, deletion), to tell how a failed run's machine went. */
+  private readonly machineHistory = new Map<string, string[]>();
   private checkQueued = false;
 
   constructor(client: KubeClient) {
     for (const type of [OpenStackClusterType, OpenStackMachineType, CoreTypes.secret]) {
       const inf = new Informer<KubernetesObject>(apiListerWatcher(client, type), { name: type.plural, log: pino({ level: "silent" }) });
-      inf.on(() => this.queueCheck());
+      inf.on((e) => {
+        if (type === OpenStackMachineType) this.remember(e);
+        this.queueCheck();
+      });
       this.informers.set(typeKey(type), inf);
     }
   }
@@ -63,6 +68,18 @@ export class WatchedObjects {
       };
       this.waiters.add(waiter);
     });
+  }
+
+  /** The watch's view of an OpenStackMachine over time, one line per event. */
+  historyOf(namespace: string, name: string): string[] {
+    return this.machineHistory.get(`${namespace}/${name}`) ?? [];
+  }
+
+  private remember(e: InformerEvent<KubernetesObject>): void {
+    const md = e.object.metadata;
+    const key = `${md?.namespace ?? ""}/${md?.name ?? ""}`;
+    const line = `${new Date().toISOString()} ${e.type} rv=${md?.resourceVersion ?? ""} finalizers=[${(md?.finalizers ?? []).join(",")}]${md?.deletionTimestamp ? " deleting" : ""}`;
+    this.machineHistory.set(key, [...(this.machineHistory.get(key) ?? []), line]);
   }
 
   /** One check of every waiter per batch of events. */

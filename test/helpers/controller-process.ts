@@ -7,9 +7,11 @@ import { repoRoot } from "../../src/testenv/index.js";
 
 /** A controller in a child process (vite-node runs a TypeScript fixture), so a test can SIGKILL it at any point. */
 export class ControllerProcess {
-  /** Everything the child printed on stdout and stderr, line by line. */
-  readonly lines: string[] = [];
-  private constructor(readonly child: ChildProcess) {}
+  private constructor(
+    readonly child: ChildProcess,
+    /** Everything the child printed on stdout and stderr, line by line (into the caller's array when given). */
+    readonly lines: string[],
+  ) {}
 
   /**
    * Bundles a TypeScript fixture (a path under the repository root) into one JavaScript file under .cache/fixtures
@@ -27,9 +29,10 @@ export class ControllerProcess {
   /**
    * Starts `fixture` (a TypeScript path under the repository root, run by vite-node, or an absolute path from
    * bundle(), run by node) with the test kubeconfig and CAPO_TEST_NAMESPACE set, and resolves once it prints
-   * "controller started". `env` adds variables for the fixture.
+   * "controller started". `env` adds variables for the fixture. `lines` collects the output, also of a child that
+   * dies before it says it started (it may have reconciled already).
    */
-  static async start(fixture: string, namespace: string, env: Record<string, string> = {}): Promise<ControllerProcess> {
+  static async start(fixture: string, namespace: string, env: Record<string, string> = {}, lines: string[] = []): Promise<ControllerProcess> {
     const root = repoRoot();
     const args = fixture.endsWith(".mjs") ? [fixture] : [join(root, "node_modules", "vite-node", "vite-node.mjs"), join(root, fixture)];
     const child = spawn(process.execPath, args, {
@@ -37,7 +40,8 @@ export class ControllerProcess {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, CAPO_TEST_KUBECONFIG: inject("kubeconfigPath") ?? process.env["CAPO_TEST_KUBECONFIG"], CAPO_TEST_NAMESPACE: namespace, ...env },
     });
-    const p = new ControllerProcess(child);
+    const p = new ControllerProcess(child, lines);
+    const from = lines.length;
     await new Promise<void>((resolve, reject) => {
       for (const stream of [child.stdout!, child.stderr!]) {
         createInterface({ input: stream }).on("line", (l) => {
@@ -45,7 +49,7 @@ export class ControllerProcess {
           if (l.includes("controller started")) resolve();
         });
       }
-      child.once("exit", (code, signal) => reject(new Error(`controller child exited early: ${code ?? signal}\n${p.lines.join("\n")}`)));
+      child.once("exit", (code, signal) => reject(new Error(`controller child exited early: ${code ?? signal}\n${lines.slice(from).join("\n")}`)));
     });
     return p;
   }

@@ -43,6 +43,8 @@ export class MachineTestEnv {
   sim!: RunningSimulator;
   session!: OpenStackSession;
   manager: Manager | undefined;
+  /** The OpenStackMachine controller the manager runs (a test may feed it what the watch would report). */
+  machineController: ControllerDefinition | undefined;
   readonly logLines: string[] = [];
   infra!: { networkID: string; subnetID: string; routerID: string; cpSG: string; workerSG: string; fipID: string; fipIP: string };
 
@@ -126,7 +128,8 @@ export class MachineTestEnv {
   async startController(opts: MachineControllerOptions = {}, syncPeriodMs = 60_000, more: ControllerDefinition[] = []): Promise<void> {
     const log = capturingLogger(this.logLines);
     const m = new Manager({ kubeConfig: testKubeConfig(), log, namespace: this.namespace, metrics: new Metrics(), syncPeriodMs, shutdownTimeoutMs: 10_000 });
-    m.add(createOpenStackMachineController({ pollMinMs: 100, pollMaxMs: 500, recheckMs: 2_000, ...opts }));
+    this.machineController = createOpenStackMachineController({ pollMinMs: 100, pollMaxMs: 500, recheckMs: 2_000, ...opts });
+    m.add(this.machineController);
     for (const c of more) m.add(c);
     await m.start();
     this.manager = m;

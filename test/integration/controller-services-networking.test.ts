@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCloudsYamlText, resolveCloudFromFile } from "../../src/clouds/index.js";
 import { createSession, network, type NetworkClient, type OpenStackSession, type RequestEvent } from "../../src/openstack/index.js";
 import { TerminalError } from "../../src/services/errors.js";
-import { clusterTag } from "../../src/services/naming.js";
+import { clusterTag, createdByDescription } from "../../src/services/naming.js";
+import { PortService } from "../../src/services/ports.js";
 import { NetworkingService } from "../../src/services/networking.js";
 import { admin, startTestSimulator, type RunningSimulator } from "../helpers/sim.js";
 
@@ -115,6 +116,28 @@ describe("NetworkingService against the simulator", () => {
     await net.networks.delete(userNet.id);
     const c = await counts();
     expect([c["networks"], c["subnets"], c["routers"], c["ports"]]).toEqual([0, 0, 0, 0]);
+  });
+
+  it("sweeps the cluster's unbound leftover ports; a subnet held by another port names that port", async () => {
+    const svc = new NetworkingService(net, cluster);
+    const n = (await svc.ensureNetwork({})).resource;
+    await svc.ensureSubnet(n, { cidr: "10.7.0.0/24" }, {});
+    const tagged = await net.ports.create({ name: "lost-m-0", network_id: n.id, description: createdByDescription(cluster) });
+    await net.replaceTags("ports", tagged.id, [clusterTag(cluster)]);
+    // Created, then the process died before tagging it: ours by its description.
+    const untagged = await net.ports.create({ name: "lost-m-1", network_id: n.id, description: createdByDescription(cluster) });
+    const foreign = await net.ports.create({ name: "someone-elses", network_id: n.id });
+    const swept = await new PortService(net, cluster).deleteLeftovers(n.id);
+    expect(swept.map((p) => p.id).sort()).toEqual([tagged.id, untagged.id].sort());
+    const blocked = await svc.deleteManagedNetworking({ networkId: n.id }).catch((e: unknown) => e);
+    expect((blocked as Error).message).toBe(
+      `subnet k8s-clusterapi-cluster-ns1-c1 is still in use by port(s) someone-elses (${foreign.id}, unbound); ` +
+        "delete them (or the servers that hold them) and the deletion goes on",
+    );
+    await net.ports.delete(foreign.id);
+    expect(await svc.deleteManagedNetworking({ networkId: n.id })).toEqual({ router: false, subnet: true, network: true });
+    const c = await counts();
+    expect([c["networks"], c["subnets"], c["ports"]]).toEqual([0, 0, 0]);
   });
 
   it("reports an ambiguous external network when the cloud has several and none is chosen", async () => {

@@ -197,6 +197,20 @@ describe("OpenStackMachine deletion when the Cluster, the OpenStackCluster or th
     } as KubernetesObject);
   });
 
+  it("deleted while still holding the finalizer (apiserver race kubernetes#77988): server and port deleted from its last state", async () => {
+    await env.createMachine("vanished");
+    const osm = await env.waitProvisioned("vanished");
+    expect(osm.metadata?.finalizers).toContain(MACHINE_FINALIZER);
+    expect(await portsOf(env, "vanished")).toHaveLength(1);
+    // The race cannot be forced; what the watch reports of it can: the object's last state still held our finalizer.
+    env.machineController?.primaryDeleted?.(osm);
+    await removeFinalizer(env.client, OpenStackMachineType, osm, MACHINE_FINALIZER);
+    await env.client.delete(OpenStackMachineType, ns.name, "vanished");
+    await until("its server and port deleted", async () => (await serversNamed(env, "vanished")).length === 0 && (await portsOf(env, "vanished")).length === 0);
+    expect(await eventReasons(env, "vanished")).toContain("Deleted");
+    expect(env.logLines.filter((l) => l.includes("deleted while still holding our finalizer")).length).toBeGreaterThan(0);
+  });
+
   it("the Secret deleted first (kubectl delete -f): kept by the finalizer until the last machine is cleaned up", async () => {
     await env.createMachine("sec-first");
     await env.waitProvisioned("sec-first");

@@ -75,11 +75,12 @@ describe("Informer", () => {
     ];
     const inf = new Informer(lw, { name: "cm", log });
     const seen: string[] = [];
-    inf.on((e) => seen.push(`${e.type}:${e.object.metadata?.name}`));
+    inf.on((e) => seen.push(`${e.type}:${e.object.metadata?.name}${e.type === "delete" && e.missed ? ":missed" : ""}`));
     inf.start();
     await inf.waitForSync();
     expect(lw.watchCalls[0]).toBe("10");
     await until(() => seen.length === 5);
+    // A deletion the watch reported carries the state the object was deleted in, not a cached guess.
     expect(seen).toEqual(["add:a", "add:b", "add:c", "update:a", "delete:b"]);
     expect(inf.cache.get("ns/a")?.metadata?.resourceVersion).toBe("12");
     expect(inf.cache.get("ns/b")).toBeUndefined();
@@ -125,6 +126,8 @@ describe("Informer", () => {
     expect(lw.listCalls).toBe(2);
     expect(lw.watchCalls).toEqual(["5", "5", "40"]);
     expect(seen.map((e) => `${e.type}:${e.object.metadata?.name}`)).toEqual(["add:a", "add:b", "update:a", "add:c", "delete:b"]);
+    // Only the relist saw b gone: its last cached state is all there is, and the event says so.
+    expect(seen.filter((e) => e.type === "delete").map((e) => e.type === "delete" && e.missed)).toEqual([true]);
     expect(inf.cache.keys().sort()).toEqual(["ns/a", "ns/c"]);
     await inf.stop();
   });

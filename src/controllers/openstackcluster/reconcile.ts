@@ -1,5 +1,5 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { compute, image, loadBalancer, network, type Network, type OpenStackSession, type Subnet } from "../../openstack/index.js";
+import { compute, image, loadBalancer, network, type Network, type NetworkClient, type OpenStackSession, type Subnet } from "../../openstack/index.js";
 import {
   CapiTypes,
   CLUSTER_NAME_LABEL,
@@ -19,6 +19,7 @@ import { TerminalError } from "../../services/errors.js";
 import { FloatingIpService } from "../../services/floatingips.js";
 import { LoadBalancerService, type LoadBalancerSpec, type WaitOptions } from "../../services/loadbalancer.js";
 import { NetworkingService } from "../../services/networking.js";
+import { PortService } from "../../services/ports.js";
 import type { ClusterIdentity } from "../../services/naming.js";
 import { SecurityGroupService, desiredRules, type ManagedSecurityGroupsSpec, type SecurityGroupIds } from "../../services/securitygroups.js";
 import { failureDomainsFrom } from "../../services/failuredomains.js";
@@ -751,6 +752,7 @@ export class ClusterReconciler {
     }
     const released = await new FloatingIpService(net, this.identity, tags).release("api-server", this.status.apiServerFloatingIP?.id);
     if (released > 0) await this.event("Normal", "FloatingIPReleased", "released the API server floating IP");
+    await this.deleteLeftoverPorts(net);
     const removed = await new NetworkingService(net, this.identity, tags).deleteManagedNetworking({
       networkId: this.status.network?.id,
       subnetId: this.status.network?.subnets?.[0]?.id,
@@ -765,6 +767,14 @@ export class ClusterReconciler {
     if (sgs > 0) await this.event("Normal", "SecurityGroupsDeleted", `deleted ${sgs} security group(s)`);
     await this.dropFinalizer();
     return;
+  }
+
+  /** Unbound ports of ours a machine left on the cluster network (see PortService.deleteLeftovers); its Machines are gone. */
+  private async deleteLeftoverPorts(net: NetworkClient): Promise<void> {
+    if (!this.status.network?.id) return;
+    const leftovers = await new PortService(net, this.identity).deleteLeftovers(this.status.network.id);
+    if (leftovers.length === 0) return;
+    await this.event("Normal", "PortsDeleted", `deleted ${leftovers.length} unbound port(s) of this cluster left on its network: ${leftovers.map((p) => p.name || p.id).join(", ")}`);
   }
 
   private hasRecordedResources(): boolean {

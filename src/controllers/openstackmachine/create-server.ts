@@ -116,7 +116,10 @@ async function ensurePorts(scope: MachineScope, clients: Clients, resolved: Reso
   for (const [i, p] of (resolved.ports ?? []).entries()) {
     const known = scope.osm.status?.resources?.ports?.[i]?.id;
     const { port, created } = await portSvc.ensure(p, known, () => scope.crash("after-port-create-before-tag"));
-    if (created) scope.crash("after-port-create");
+    if (created) {
+      scope.ctx.log.info({ port: port.id, name: p.name }, "port created");
+      scope.crash("after-port-create");
+    }
     if (p.trunk) {
       const { trunk, created: trunkCreated } = await portSvc.ensureTrunk(port);
       if (trunkCreated) await scope.event("Normal", "TrunkCreated", `created trunk ${trunk.name} (${trunk.id}) on port ${port.id}`);

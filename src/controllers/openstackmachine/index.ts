@@ -34,6 +34,7 @@ import { DEFAULT_VERIFY_EVERY_MS, SteadyStateMemo } from "../steady-state.js";
 import { endingWithFlush } from "../deferred-status.js";
 import { clientsOf, DEFAULT_TERMINAL_RETRY_MS, MachineScope, type MachineControllerOptions } from "./scope.js";
 import { createFailedTerminally } from "./create-server.js";
+import { VanishedMachines } from "./vanished.js";
 import {
   CONTROL_PLANE_LABEL,
   MACHINE_FINALIZER,
@@ -89,6 +90,7 @@ export function createOpenStackMachineController(opts: MachineControllerOptions 
   const memos: MachineMemos = {
     steady: new SteadyStateMemo(opts.verifyEveryMs ?? DEFAULT_VERIFY_EVERY_MS),
     createFailed: new SteadyStateMemo(opts.terminalRetryMs ?? DEFAULT_TERMINAL_RETRY_MS),
+    vanished: new VanishedMachines(),
   };
   return defineController({
     name: "openstackmachine",
@@ -134,6 +136,7 @@ export function createOpenStackMachineController(opts: MachineControllerOptions 
       // Fixed credentials wake the machines that were waiting for them.
       { gvk: CoreTypes.secret, labelSelector: IDENTITY_SECRET_SELECTOR, changed: fieldsChanged("data"), mapToPrimaryKeys: machinesUsingSecret },
     ],
+    primaryDeleted: (last) => memos.vanished.record(last),
     reconcile: (key, ctx) => reconcileMachine(key, ctx, opts, memos),
   });
 }
@@ -149,23 +152,44 @@ function isPaused(obj: KubernetesObject | undefined): boolean {
  *   Nova rejects), with the inputs of that attempt. A wake with the same inputs (a Machine status change, the
  *   cluster's writes) must not send the same create again; a change of spec, annotations (`kubectl annotate` after
  *   fixing the cloud) or credentials Secret, or the slow terminal retry, does.
+ * - vanished: machines deleted while they still held our finalizer, until their cleanup has run.
  */
 interface MachineMemos {
   steady: SteadyStateMemo;
   createFailed: SteadyStateMemo;
+  vanished: VanishedMachines;
 }
 
 async function reconcileMachine(key: ObjectKey, ctx: ReconcileContext, opts: MachineControllerOptions, memos: MachineMemos): Promise<ReconcileResult> {
-  const loaded = await loadScope(key, ctx, opts);
-  if (!loaded) return;
-  const { scope, oscName } = loaded;
+  const cached = await readPrimary<OpenStackMachineObject>(ctx, OpenStackMachineType);
+  if (!cached) return cleanUpVanished(key, ctx, opts, memos.vanished);
+  const { scope, oscName } = scopeOf(cached, ctx, opts);
   return endingWithFlush(() => scope.flushStatus(), ctx.log, () => reconcileScope(scope, oscName, opts, memos));
 }
 
-/** The machine as stored, with its Machine, Cluster and OpenStackCluster from the caches; undefined when it is gone. */
-async function loadScope(key: ObjectKey, ctx: ReconcileContext, opts: MachineControllerOptions): Promise<{ scope: MachineScope; oscName?: string } | undefined> {
-  const cached = await readPrimary<OpenStackMachineObject>(ctx, OpenStackMachineType);
-  if (!cached) return;
+/**
+ * The deletion of a machine the apiserver removed while it still held our finalizer (see VanishedMachines), run
+ * from the state it was deleted in: the server and ports by recorded id and by name + cluster tag, as for any
+ * deletion. Done when that deletion is; a paused machine or cluster is left alone.
+ */
+async function cleanUpVanished(key: ObjectKey, ctx: ReconcileContext, opts: MachineControllerOptions, vanished: VanishedMachines): Promise<ReconcileResult> {
+  const last = vanished.get(key);
+  if (!last) return;
+  const { scope } = scopeOf(last, ctx, opts, true);
+  if (scope.cluster?.spec?.paused || isPaused(scope.cluster) || isPaused(last)) {
+    vanished.forget(key);
+    return;
+  }
+  ctx.log.warn("deleted while still holding our finalizer (an apiserver race): deleting what it may have created");
+  const identityRef = last.spec.identityRef ?? scope.osc?.spec.identityRef;
+  const result = await reconcileDeleteWithCredentials(scope, identityRef && (() => sessionFor(ctx, scope.namespace, identityRef, opts)));
+  if (result) vanished.update(key, scope.osm);
+  else vanished.forget(key);
+  return result;
+}
+
+/** The machine with its Machine, Cluster and OpenStackCluster from the caches. */
+function scopeOf(cached: OpenStackMachineObject, ctx: ReconcileContext, opts: MachineControllerOptions, vanished = false): { scope: MachineScope; oscName?: string } {
   const ns = cached.metadata?.namespace ?? "";
   const machineKey = ownerKeys(cached, "Machine", "cluster.x-k8s.io")[0];
   const machine = machineKey ? ctx.cache.get<MachineObject>(CapiTypes.machine, machineKey) : undefined;
@@ -173,7 +197,7 @@ async function loadScope(key: ObjectKey, ctx: ReconcileContext, opts: MachineCon
   const cluster = clusterName ? ctx.cache.get<ClusterObject>(CapiTypes.cluster, keyFor(ns, clusterName)) : undefined;
   const osc = findOpenStackCluster(ctx.cache, ns, clusterName, cluster);
   const oscName = osc?.metadata?.name ?? (cluster?.spec?.infrastructureRef?.kind === "OpenStackCluster" ? cluster.spec.infrastructureRef.name : undefined);
-  return { scope: new MachineScope(ctx, cached, machine, cluster, osc, opts), ...(oscName ? { oscName } : {}) };
+  return { scope: new MachineScope(ctx, cached, machine, cluster, osc, opts, vanished), ...(oscName ? { oscName } : {}) };
 }
 
 function markNotPaused(scope: MachineScope): void {

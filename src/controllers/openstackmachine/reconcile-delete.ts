@@ -77,6 +77,8 @@ export async function reconcileDelete(scope: MachineScope, clients: Clients): Pr
   }
 
   await scope.event("Normal", "Deleted", `server, ports and volumes of ${scope.name} deleted`);
+  // Events are written in the background and die with the process: the log keeps what the deletion found.
+  scope.ctx.log.info({ portsDeleted: deletedPorts.length, portNames: names }, "deleted: removing the finalizer");
   await removeFinalizerIfPresent(scope);
 }
 
@@ -128,6 +130,7 @@ export async function reconcileDeleteWithCredentials(
   }
   if (!recordsResources(scope.osm)) {
     await scope.event("Normal", "Deleted", `nothing was created for ${scope.name}; finalizer removed (${problem.message})`);
+    scope.ctx.log.info({ reason: problem.reason }, "nothing recorded as created and no credentials: removing the finalizer");
     await removeFinalizerIfPresent(scope);
     return;
   }
@@ -171,7 +174,7 @@ function recordsResources(osm: OpenStackMachineObject): boolean {
 }
 
 export async function removeFinalizerIfPresent(scope: MachineScope): Promise<void> {
-  if (!scope.osm.metadata?.finalizers?.includes(MACHINE_FINALIZER)) return;
+  if (scope.vanished || !scope.osm.metadata?.finalizers?.includes(MACHINE_FINALIZER)) return;
   try {
     scope.osm = await removeFinalizer(scope.ctx.client, OpenStackMachineType, scope.osm, MACHINE_FINALIZER);
   } catch (e) {

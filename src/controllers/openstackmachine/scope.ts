@@ -66,6 +66,8 @@ export class MachineScope {
     readonly cluster: ClusterObject | undefined,
     readonly osc: OpenStackClusterObject | undefined,
     readonly opts: MachineControllerOptions,
+    /** The object is gone (see VanishedMachines): status changes stay in memory, there is no finalizer to remove. */
+    readonly vanished = false,
   ) {}
 
   get name(): string {
@@ -90,7 +92,7 @@ export class MachineScope {
     return CONTROL_PLANE_LABEL in labels;
   }
   get deleting(): boolean {
-    return !!this.osm.metadata?.deletionTimestamp || !!this.machine?.metadata?.deletionTimestamp;
+    return this.vanished || !!this.osm.metadata?.deletionTimestamp || !!this.machine?.metadata?.deletionTimestamp;
   }
 
   crash(point: CrashPoint): void {
@@ -105,11 +107,18 @@ export class MachineScope {
   async patchStatus(mutate?: StatusMutation): Promise<void> {
     const changes = this.deferred.take(mutate);
     if (changes.length === 0) return;
-    this.osm = await updateStatus(this.ctx.client, OpenStackMachineType, this.osm, (d) => {
+    const apply = (d: OpenStackMachineObject): void => {
       d.status ??= {};
       d.status.conditions ??= [];
       for (const change of changes) change(d.status);
-    });
+    };
+    if (this.vanished) {
+      const copy = structuredClone(this.osm);
+      apply(copy);
+      this.osm = copy;
+      return;
+    }
+    this.osm = await updateStatus(this.ctx.client, OpenStackMachineType, this.osm, apply);
   }
 
   /** Sets conditions (and optionally more status) in one write. */
