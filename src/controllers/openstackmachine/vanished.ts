@@ -12,9 +12,14 @@ import { MACHINE_FINALIZER, type OpenStackMachineObject } from "./types.js";
 export class VanishedMachines {
   private readonly byKey = new Map<ObjectKey, OpenStackMachineObject>();
 
-  /** Keeps the object's last state if it still held our finalizer. */
+  /**
+   * Keeps the object's last state if it was deleted without ever being marked for deletion while holding our
+   * finalizer. The apiserver marks an object with finalizers (deletionTimestamp) and deletes it only once they are
+   * gone, yet the watch's DELETED event then repeats the state from before our finalizer went: a finalizer there is
+   * proof of nothing. Only a deletion that skipped the mark, which a finalizer rules out, is the race.
+   */
   record(last: KubernetesObject): void {
-    if (hasFinalizer(last, MACHINE_FINALIZER)) this.byKey.set(keyOf(last), last as OpenStackMachineObject);
+    if (hasFinalizer(last, MACHINE_FINALIZER) && !last.metadata?.deletionTimestamp) this.byKey.set(keyOf(last), last as OpenStackMachineObject);
   }
 
   get(key: ObjectKey): OpenStackMachineObject | undefined {
