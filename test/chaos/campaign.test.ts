@@ -153,6 +153,7 @@ describe(`chaos campaign (seed ${seed}, ${runs} runs)`, () => {
         const i = nextRun++;
         const report = await new ChaosRun({ client, sim, watched: watched!, users: USERS, timeoutMs }, i, rng.fork(100 + i), `chaos-${seed}`).execute();
         reports.push(report);
+        for (const n of report.notes) console.log(`chaos: run ${i}: ${n}`);
         if (report.failures.length) {
           console.log(`chaos: run ${i} FAILED (${report.actions.join(",")}): ${report.failures.join("; ")}`);
           // The run's objects, its machines' crash points, and each controller start (to see which process did what).

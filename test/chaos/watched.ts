@@ -8,6 +8,14 @@ import { CoreTypes, type KubeClient, type ResourceType } from "../../src/runtime
 import { Informer, type InformerEvent } from "../../src/runtime/informer.js";
 import { apiListerWatcher } from "../../src/runtime/list-watch.js";
 
+interface MachineSighting {
+  at: string;
+  event: InformerEvent<KubernetesObject>["type"];
+  resourceVersion: string;
+  finalizers: string[];
+  deleting: boolean;
+}
+
 interface Waiter {
   check: () => boolean;
   done: () => void;
@@ -23,7 +31,7 @@ export class WatchedObjects {
   private readonly informers = new Map<string, Informer<KubernetesObject>>();
   private readonly waiters = new Set<Waiter>();
   /** What the watch saw of each OpenStackMachine (finalizers, deletion), to tell how a failed run's machine went. */
-  private readonly machineHistory = new Map<string, string[]>();
+  private readonly machineHistory = new Map<string, MachineSighting[]>();
   private checkQueued = false;
 
   constructor(client: KubeClient) {
@@ -72,14 +80,30 @@ export class WatchedObjects {
 
   /** The watch's view of an OpenStackMachine over time, one line per event. */
   historyOf(namespace: string, name: string): string[] {
-    return this.machineHistory.get(`${namespace}/${name}`) ?? [];
+    return (this.machineHistory.get(`${namespace}/${name}`) ?? []).map(
+      (h) => `${h.at} ${h.event} rv=${h.resourceVersion} finalizers=[${h.finalizers.join(",")}]${h.deleting ? " deleting" : ""}`,
+    );
+  }
+
+  /**
+   * The watch saw the machine deleted while it held a finalizer but had never been marked for deletion: the
+   * apiserver's delete/finalizer race (kubernetes#77988).
+   */
+  raced(namespace: string, name: string): boolean {
+    return (this.machineHistory.get(`${namespace}/${name}`) ?? []).some((h) => h.event === "delete" && h.finalizers.length > 0 && !h.deleting);
   }
 
   private remember(e: InformerEvent<KubernetesObject>): void {
     const md = e.object.metadata;
     const key = `${md?.namespace ?? ""}/${md?.name ?? ""}`;
-    const line = `${new Date().toISOString()} ${e.type} rv=${md?.resourceVersion ?? ""} finalizers=[${(md?.finalizers ?? []).join(",")}]${md?.deletionTimestamp ? " deleting" : ""}`;
-    this.machineHistory.set(key, [...(this.machineHistory.get(key) ?? []), line]);
+    const sighting: MachineSighting = {
+      at: new Date().toISOString(),
+      event: e.type,
+      resourceVersion: md?.resourceVersion ?? "",
+      finalizers: md?.finalizers ?? [],
+      deleting: !!md?.deletionTimestamp,
+    };
+    this.machineHistory.set(key, [...(this.machineHistory.get(key) ?? []), sighting]);
   }
 
   /** One check of every waiter per batch of events. */
