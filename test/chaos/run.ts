@@ -286,16 +286,13 @@ export class ChaosRun {
 
   /** Kill timing is not replayable from the seed, so a failed run records what it left and what was said about it. */
   private async diagnose(): Promise<void> {
-    const inv = await inventory(this.ctx.sim);
-    for (const [kind, items] of Object.entries(inv)) {
-      for (const i of items.filter((x) => this.owns(x) && x.status !== "DELETED")) this.report.diagnosis.push(`left: ${kind} ${i.name ?? ""} ${i.id}`);
+    for (const [kind, items] of await this.leftInCloud()) {
+      for (const i of items) this.report.diagnosis.push(`left: ${kind} ${i.name ?? ""} ${i.id}`);
     }
     for (const m of [...this.removed, ...this.machines]) {
       for (const h of this.ctx.watched.historyOf(this.ns, m)) this.report.diagnosis.push(`watch: ${m} ${h}`);
     }
-    type Event = KubernetesObject & { reason?: string; message?: string; involvedObject?: { kind?: string; name?: string }; lastTimestamp?: string };
-    const events = await this.ctx.client.list<Event>(CoreTypes.event, { namespace: this.ns });
-    for (const e of events.items) {
+    for (const e of await this.events()) {
       this.report.diagnosis.push(`event: ${e.lastTimestamp ?? ""} ${e.involvedObject?.kind ?? ""}/${e.involvedObject?.name ?? ""} ${e.reason ?? ""}: ${e.message ?? ""}`);
     }
   }
@@ -321,11 +318,15 @@ export class ChaosRun {
   }
 
   private async checkNothingLeft(): Promise<void> {
+    for (const [kind, left] of await this.leftInCloud()) this.report.failures.push(`${this.ns}: leaked ${kind}: ${left.map((i) => i.name).join(", ")}`);
+  }
+
+  /** The run's resources still in the cloud (not deleted), by kind; kinds with none are left out. */
+  private async leftInCloud(): Promise<[string, InventoryItem[]][]> {
     const inv = await inventory(this.ctx.sim);
-    for (const [kind, items] of Object.entries(inv)) {
-      const left = items.filter((i) => this.owns(i)).filter((i) => i.status !== "DELETED");
-      if (left.length) this.report.failures.push(`${this.ns}: leaked ${kind}: ${left.map((i) => i.name).join(", ")}`);
-    }
+    return Object.entries(inv)
+      .map(([kind, items]): [string, InventoryItem[]] => [kind, items.filter((i) => this.owns(i) && i.status !== "DELETED")])
+      .filter(([, left]) => left.length > 0);
   }
 
   /** Machines' servers and ports start with the run's tag; cluster resources carry "-<namespace>-<cluster>". */
@@ -344,8 +345,12 @@ export class ChaosRun {
   }
 
   private async collectEvents(): Promise<void> {
-    const events = await this.ctx.client.list<KubernetesObject & { reason?: string; message?: string }>(CoreTypes.event, { namespace: this.ns });
-    for (const e of events.items) this.report.texts.push(`${e.reason ?? ""} ${e.message ?? ""}`);
+    for (const e of await this.events()) this.report.texts.push(`${e.reason ?? ""} ${e.message ?? ""}`);
+  }
+
+  private async events(): Promise<RunEvent[]> {
+    return (await this.ctx.client.list<RunEvent>(CoreTypes.event, { namespace: this.ns })).items;
   }
 }
 
+type RunEvent = KubernetesObject & { reason?: string; message?: string; involvedObject?: { kind?: string; name?: string }; lastTimestamp?: string };

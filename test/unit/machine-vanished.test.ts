@@ -10,7 +10,9 @@ describe("VanishedMachines: which watch-reported deletions were the finalizer ra
     const v = new VanishedMachines();
     v.record(osm("raced", [MACHINE_FINALIZER]));
     expect(v.get("ns/raced")?.metadata?.name).toBe("raced");
-    v.update("ns/raced", osm("raced", [MACHINE_FINALIZER], undefined));
+    // What the cleanup learnt (the server it asked to delete) is there for its next pass.
+    v.update("ns/raced", { ...osm("raced", [MACHINE_FINALIZER]), status: { instanceID: "server-1" } });
+    expect(v.get("ns/raced")?.status?.instanceID).toBe("server-1");
     v.forget("ns/raced");
     expect(v.get("ns/raced")).toBeUndefined();
   });
